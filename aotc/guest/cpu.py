@@ -1,0 +1,78 @@
+"""The guest CPU state: one native struct that generated code addresses through a fixed host register.
+
+Python reads and writes it between TB runs; the frontend addresses its fields by the offsets below;
+the exit reasons are the contract between generated code and `cpu_loop`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+
+EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
+GPR_NAMES = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+
+ES, CS, SS, DS, FS, GS = range(6)
+SEG_NAMES = ("es", "cs", "ss", "ds", "fs", "gs")
+
+
+class ExitReason(enum.IntEnum):
+    """Why generated code returned to `cpu_loop` (QEMU's exception index); the low byte of the exit value."""
+
+    JUMP = 0          # eip holds the next guest pc: look it up (or translate it) and go on
+    SYSCALL = 1       # int 0x80 executed; eip is the next instruction
+    HELPER = 2        # a rare instruction Python executes: eip at it, `helper` names it, `next_eip` after it
+    SIGILL = 3        # undefined or untranslatable instruction at eip
+    SIGSEGV = 4       # privileged instruction (hlt, in/out, cli...) at eip: #GP in user mode
+    FAULT = 5         # host signal in generated code: fault_signo, fault_addr, fault_rip are set
+    SIGTRAP = 6       # int3 / int1
+    INT = 7           # int N other than 0x80 (#GP on Linux: SIGSEGV), vector in `helper`
+
+
+class CPUState(ctypes.Structure):
+    """Guest registers and the fields generated code and the dispatcher share.
+
+    `cc` is the guest's arithmetic flags in the backend's own encoding (see `aotc.backend.flags`);
+    `df` is the direction flag (0 or 1); `eflags_misc` keeps the other EFLAGS bits a guest may set with
+    popf (AC, ID) so that pushf gives them back.
+    """
+
+    _fields_ = [
+        ("regs", ctypes.c_uint32 * 8),
+        ("eip", ctypes.c_uint32),
+        ("cc", ctypes.c_uint32),
+        ("df", ctypes.c_uint32),
+        ("eflags_misc", ctypes.c_uint32),
+        ("seg_sel", ctypes.c_uint32 * 6),
+        ("seg_base", ctypes.c_uint32 * 6),
+        ("helper", ctypes.c_uint32),
+        ("next_eip", ctypes.c_uint32),
+        ("fault_signo", ctypes.c_uint32),
+        ("pad0", ctypes.c_uint32),
+        ("fault_addr", ctypes.c_uint64),
+        ("fault_rip", ctypes.c_uint64),
+        ("guest_base", ctypes.c_uint64),
+        ("epilogue", ctypes.c_uint64),
+        ("scratch", ctypes.c_uint64 * 8),
+    ]
+
+
+def _offset(name: str) -> int:
+    return getattr(CPUState, name).offset
+
+
+REG_OFFSETS = tuple(_offset("regs") + 4 * i for i in range(8))
+OFF_EIP = _offset("eip")
+OFF_CC = _offset("cc")
+OFF_DF = _offset("df")
+OFF_EFLAGS_MISC = _offset("eflags_misc")
+SEG_SEL_OFFSETS = tuple(_offset("seg_sel") + 4 * i for i in range(6))
+SEG_BASE_OFFSETS = tuple(_offset("seg_base") + 4 * i for i in range(6))
+OFF_HELPER = _offset("helper")
+OFF_NEXT_EIP = _offset("next_eip")
+OFF_FAULT_SIGNO = _offset("fault_signo")
+OFF_FAULT_ADDR = _offset("fault_addr")
+OFF_FAULT_RIP = _offset("fault_rip")
+OFF_GUEST_BASE = _offset("guest_base")
+OFF_EPILOGUE = _offset("epilogue")
+OFF_SCRATCH = _offset("scratch")

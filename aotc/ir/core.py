@@ -1,0 +1,113 @@
+"""IR values, ops and the builder the frontend uses to emit them.
+
+A `Block` is the IR of one TB: a flat list of `Op`s over virtual registers (`Temp`). Builder methods
+are made from the op table: `d = b.add(x, y)`, `d, f = b.add_cc(x, y, w=32)`, `b.st_state(v, off=36)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aotc.ir.ops import OPS, OpDef
+
+
+@dataclass(frozen=True)
+class Temp:
+    """A virtual 32-bit register."""
+
+    id: int
+
+    def __repr__(self) -> str:
+        return f"t{self.id}"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A branch target inside one block."""
+
+    id: int
+
+    def __repr__(self) -> str:
+        return f"L{self.id}"
+
+
+Value = Temp | int
+
+
+@dataclass
+class Op:
+    """One IR instruction: `outs = name(ins) [args]`. An input may be None only where the def allows it."""
+
+    opdef: OpDef
+    outs: list[Temp]
+    ins: list[Value | None]
+    args: dict[str, int | Label] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.opdef.name
+
+    def __repr__(self) -> str:
+        from aotc.ir.printer import format_op
+
+        return format_op(self)
+
+
+@dataclass
+class Block:
+    """The IR of one translation block: its guest pc and ops, plus the counters that name new values."""
+
+    pc: int
+    ops: list[Op] = field(default_factory=list)
+    ntemps: int = 0
+    nlabels: int = 0
+
+    def new_temp(self) -> Temp:
+        self.ntemps += 1
+        return Temp(self.ntemps - 1)
+
+    def new_label(self) -> Label:
+        self.nlabels += 1
+        return Label(self.nlabels - 1)
+
+
+class Builder:
+    """Appends ops to a `Block`; one method per op in the table, returning the new output temps."""
+
+    def __init__(self, block: Block) -> None:
+        self.block = block
+
+    def temp(self) -> Temp:
+        return self.block.new_temp()
+
+    def new_label(self) -> Label:
+        return self.block.new_label()
+
+    def emit(self, name: str, ins: list[Value | None], **args: int | Label) -> list[Temp]:
+        """Append op `name` with fresh output temps; return them."""
+        opdef = OPS[name]
+        if len(ins) != len(opdef.ins):
+            raise TypeError(f"{name} takes {len(opdef.ins)} inputs, got {len(ins)}")
+        if set(args) != set(opdef.args):
+            raise TypeError(f"{name} takes args {opdef.args}, got {tuple(args)}")
+        for iname, v in zip(opdef.ins, ins, strict=True):
+            if v is None and iname not in opdef.optional:
+                raise TypeError(f"{name}: input {iname} may not be None")
+            if isinstance(v, int) and not 0 <= v <= 0xFFFFFFFF:
+                raise ValueError(f"{name}: constant {v:#x} is not a 32-bit unsigned value")
+        outs = [self.temp() for _ in opdef.outs]
+        self.block.ops.append(Op(opdef, outs, list(ins), dict(args)))
+        return outs
+
+    def __getattr__(self, name: str):
+        if name not in OPS:
+            raise AttributeError(name)
+        opdef = OPS[name]
+
+        def method(*ins: Value | None, **args: int | Label):
+            outs = self.emit(name, list(ins), **args)
+            if len(opdef.outs) == 1:
+                return outs[0]
+            return tuple(outs) if outs else None
+
+        return method

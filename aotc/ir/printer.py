@@ -1,0 +1,36 @@
+"""Text form of IR, as `-d op` prints it: `t2, t3 = add_cc t0, t1 w=32`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aotc.ir.core import Block, Op
+
+
+def format_value(v: object) -> str:
+    """A temp prints as t<n>, a constant as $<hex>, an absent optional input as _."""
+    if v is None:
+        return "_"
+    if isinstance(v, int):
+        return f"${v:#x}"
+    return repr(v)
+
+
+def format_op(op: Op) -> str:
+    """One op on one line."""
+    text = op.name
+    if op.outs:
+        text = ", ".join(map(repr, op.outs)) + " = " + text
+    parts = [format_value(v) for v in op.ins]
+    parts += [f"{k}={v:#x}" if isinstance(v, int) and k in ("pc", "off") else f"{k}={v}"
+              for k, v in op.args.items()]
+    return text + (" " + ", ".join(parts) if parts else "")
+
+
+def format_block(block: Block) -> str:
+    """All ops of a block, one per line, labels flush left."""
+    lines = [f"TB {block.pc:#010x}"]
+    for op in block.ops:
+        lines.append(("" if op.name == "label" else "  ") + format_op(op))
+    return "\n".join(lines) + "\n"
