@@ -1,0 +1,74 @@
+"""The `aotc` command line (typer): `aotc run [options] PROGRAM [ARGS...]`."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Run 32-bit x86 Linux programs on x86-64 by dynamic binary translation.")
+
+_RUN_SETTINGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+
+
+def fail(message: str, status: int = 1) -> NoReturn:
+    """One line on stderr, a non-zero exit: how aotc reports bad input."""
+    print(f"aotc: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def die_by_signal(signo: int) -> NoReturn:
+    """End aotc with the guest's fatal signal so the shell sees the same status as natively."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signo, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signo])
+    os.kill(os.getpid(), signo)
+    os._exit(128 + signo)
+
+
+@app.callback()
+def main() -> None:
+    """aotc: a dynamic binary translator for i386 Linux programs, with a persistent translation cache."""
+
+
+@app.command(context_settings=_RUN_SETTINGS)
+def run(
+    program: str = typer.Argument(..., help="The i386 Linux program to run."),
+    args: list[str] = typer.Argument(None, help="Arguments passed to the guest."),
+    cache: Path = typer.Option(None, "--cache", help="Directory of the persistent translation cache."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run without the persistent cache."),
+    stats: Path = typer.Option(None, "--stats", help="Write run statistics as JSON to this file."),
+    debug: str = typer.Option("", "-d", help="Log items: in_asm,op,op_opt,out_asm,exec (as qemu -d)."),
+    logfile: str = typer.Option(None, "-D", help="Write the -d log to this file instead of stderr."),
+    strace: bool = typer.Option(False, "--strace", help="Log every system call on stderr."),
+) -> None:
+    """Run PROGRAM under aotc; options come before PROGRAM, everything after it goes to the guest."""
+    from aotc.exec.runner import GuestRun
+
+    try:
+        guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace)
+    except (OSError, ValueError) as e:
+        fail(str(e))
+    t0 = time.perf_counter()
+    outcome = guest.run()
+    guest.stats.run_seconds = time.perf_counter() - t0
+    if stats is not None:
+        guest.stats.write(str(stats))
+    guest.log.flush()
+    if outcome.signo:
+        die_by_signal(outcome.signo)
+    sys.stdout.flush()
+    raise SystemExit(outcome.status)
+
+
+if __name__ == "__main__":
+    app()

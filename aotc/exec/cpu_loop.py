@@ -1,0 +1,94 @@
+"""cpu_loop: run TBs and handle each exit reason, like linux-user's `switch (trapnr)`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+
+import capstone
+
+from aotc.exec.engine import Engine
+from aotc.frontend.translate import FetchError
+from aotc.guest.cpu import CPUState, ExitReason, Helper
+from aotc.linux import GuestKilled, LinuxUser
+
+_guest_disasm = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+
+
+def describe_insn(fetch: Callable[[int, int], bytes], pc: int) -> str:
+    """`0x08049000: 0f 0b (ud2)`: where an instruction is, its bytes and what capstone calls it."""
+    code = fetch(pc, 15)
+    insn = next(_guest_disasm.disasm(code, pc, 1), None)
+    if insn is None:
+        return f"0x{pc:08x}: {code[:8].hex(' ')} (undecodable)"
+    return f"0x{pc:08x}: {bytes(insn.bytes).hex(' ')} ({insn.mnemonic} {insn.op_str})".rstrip()
+
+
+class CpuLoop:
+    """The dispatcher: look up or translate the TB at eip, run it, act on why it stopped."""
+
+    def __init__(self, engine: Engine, cpu: CPUState, linux: LinuxUser) -> None:
+        self.engine = engine
+        self.cpu = cpu
+        self.linux = linux
+        self.handlers: dict[int, Callable[[], None]] = {
+            ExitReason.JUMP: lambda: None,
+            ExitReason.SYSCALL: self._syscall,
+            ExitReason.HELPER: self._helper,
+            ExitReason.SIGILL: self._kill(signal.SIGILL),
+            ExitReason.UNSUPPORTED: self._unsupported,
+            ExitReason.SIGSEGV: self._kill(signal.SIGSEGV),
+            ExitReason.SIGTRAP: self._kill(signal.SIGTRAP),
+            ExitReason.FAULT: self._fault,
+        }
+
+    def run(self) -> None:
+        """Run until the guest exits (GuestExit) or dies (GuestKilled)."""
+        engine, cpu, stats, handlers = self.engine, self.cpu, self.engine.stats, self.handlers
+        engine.attach(cpu)
+        while True:
+            try:
+                tb = engine.lookup(cpu.eip)
+            except FetchError as e:
+                raise GuestKilled(signal.SIGSEGV) from e
+            exit_value = engine.enter(cpu, tb)
+            stats.dispatcher_exits += 1
+            handlers[exit_value & 0xFF]()
+
+    def _syscall(self) -> None:
+        self.engine.stats.syscalls += 1
+        self.linux.syscall(self.cpu)
+
+    def _helper(self) -> None:
+        cpu = self.cpu
+        what, arg = cpu.helper & 0xFF, (cpu.helper >> 8) & 0xFF
+        if what != Helper.LOAD_SEG:
+            raise RuntimeError(f"unknown helper request {cpu.helper:#x} at 0x{cpu.eip:08x}")
+        base = self.linux.segment_base(cpu.seg_sel[arg])
+        if base is None:
+            raise GuestKilled(signal.SIGSEGV)
+        cpu.seg_base[arg] = base
+
+    @staticmethod
+    def _kill(signo: int) -> Callable[[], None]:
+        def handler() -> None:
+            raise GuestKilled(signo)
+
+        return handler
+
+    def _unsupported(self) -> None:
+        where = describe_insn(self.engine.fetch, self.cpu.eip)
+        print(f"aotc: cannot translate instruction at {where}: the guest gets SIGILL", file=sys.stderr)
+        raise GuestKilled(signal.SIGILL)
+
+    def _fault(self) -> None:
+        cpu, engine = self.cpu, self.engine
+        engine.arm_fault_handler()
+        tb = engine.tb_at_host(cpu.fault_rip)
+        if tb is not None:
+            cpu.eip = tb.guest_pc_at(cpu.fault_rip)
+        if engine.log.on("exec"):
+            engine.log.write(f"fault: signal {cpu.fault_signo} at guest 0x{cpu.eip:08x} "
+                             f"(address {cpu.fault_addr:#x})\n")
+        raise GuestKilled(cpu.fault_signo)

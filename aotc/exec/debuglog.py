@@ -1,0 +1,37 @@
+"""`-d ITEMS` logging in the manner of `qemu -d`: guest code, IR before and after optimization, host code."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import capstone
+
+ITEMS = ("in_asm", "op", "op_opt", "out_asm", "exec")
+
+
+class DebugLog:
+    """Which `-d` items are on and where they go (`-D LOGFILE`, else stderr)."""
+
+    def __init__(self, items: str = "", path: str | None = None) -> None:
+        wanted = {i for i in items.split(",") if i}
+        unknown = wanted - set(ITEMS)
+        if unknown:
+            raise ValueError(f"unknown -d item(s): {', '.join(sorted(unknown))} (known: {', '.join(ITEMS)})")
+        self.items = wanted
+        self.out: TextIO = open(path, "w") if path else sys.stderr  # noqa: SIM115 - lives as long as the run
+        self._host_disasm = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+
+    def on(self, item: str) -> bool:
+        return item in self.items
+
+    def write(self, text: str) -> None:
+        self.out.write(text)
+
+    def host_code(self, code: bytes, addr: int) -> str:
+        """x86-64 disassembly of generated code, one instruction a line."""
+        return "".join(f"  0x{i.address:016x}:  {i.mnemonic} {i.op_str}\n"
+                       for i in self._host_disasm.disasm(code, addr))
+
+    def flush(self) -> None:
+        self.out.flush()

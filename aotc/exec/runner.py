@@ -1,0 +1,71 @@
+"""One guest run: load the program, build the CPU state, the engine and linux-user, and run cpu_loop."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from aotc.backend.flags import cc_from_eflags
+from aotc.exec.cpu_loop import CpuLoop
+from aotc.exec.debuglog import DebugLog
+from aotc.exec.engine import Engine
+from aotc.exec.stats import Stats
+from aotc.guest.cpu import CS, DS, ES, ESP, SS, CPUState
+from aotc.guest.memory import GuestMemory
+from aotc.linux import GuestExit, GuestKilled, LinuxUser
+from aotc.loader import load_program
+
+# Linux's user segment selectors on x86-64 for 32-bit tasks: __USER32_CS and __USER_DS
+_USER_CS = 0x23
+_USER_DS = 0x2B
+_INITIAL_EFLAGS = 0x202
+
+
+@dataclass
+class Outcome:
+    """How the guest ended: an exit status, or the signal that killed it."""
+
+    status: int = 0
+    signo: int = 0
+
+
+class GuestRun:
+    """Everything one `aotc run` owns."""
+
+    def __init__(self, cpu: CPUState, loop: CpuLoop, log: DebugLog, stats: Stats) -> None:
+        self.cpu = cpu
+        self.loop = loop
+        self.log = log
+        self.stats = stats
+
+    @classmethod
+    def start(cls, program: str, argv: list[str], debug: str, logfile: str | None,
+              strace: bool) -> GuestRun:
+        """Load `program` and prepare its first instruction (LoadError/ValueError on bad input)."""
+        log = DebugLog(debug, logfile)
+        stats = Stats()
+        mem = GuestMemory()
+        envp = [f"{k}={v}" for k, v in os.environ.items()]
+        prog = load_program(program, argv, envp, mem)
+        cpu = CPUState()
+        cpu.eip = prog.entry
+        cpu.regs[ESP] = prog.esp
+        cpu.cc = cc_from_eflags(_INITIAL_EFLAGS)
+        cpu.guest_base = mem.base
+        cpu.seg_sel[CS] = _USER_CS
+        for seg in (DS, ES, SS):
+            cpu.seg_sel[seg] = _USER_DS
+        tracer = (lambda line: print(line, file=log.out, flush=True)) if strace else None
+        linux = LinuxUser(mem, prog, tracer)
+        engine = Engine(mem.fetch_code, log, stats)
+        return cls(cpu, CpuLoop(engine, cpu, linux), log, stats)
+
+    def run(self) -> Outcome:
+        """Run until the guest exits or is killed."""
+        try:
+            self.loop.run()
+        except GuestExit as e:
+            return Outcome(status=e.status & 0xFF)
+        except GuestKilled as e:
+            return Outcome(signo=e.signo)
+        raise AssertionError("cpu_loop returned")
