@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -42,14 +42,14 @@ def main() -> None:
 
 @app.command(context_settings=_RUN_SETTINGS)
 def run(
-    program: str = typer.Argument(..., help="The i386 Linux program to run."),
-    args: list[str] = typer.Argument(None, help="Arguments passed to the guest."),
-    cache: Path = typer.Option(None, "--cache", help="Directory of the persistent translation cache."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Run without the persistent cache."),
-    stats: Path = typer.Option(None, "--stats", help="Write run statistics as JSON to this file."),
-    debug: str = typer.Option("", "-d", help="Log items: in_asm,op,op_opt,out_asm,exec (as qemu -d)."),
-    logfile: str = typer.Option(None, "-D", help="Write the -d log to this file instead of stderr."),
-    strace: bool = typer.Option(False, "--strace", help="Log every system call on stderr."),
+    program: Annotated[str, typer.Argument(help="The i386 Linux program to run.")],
+    args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the guest.")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Translation cache directory.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run without the persistent cache.")] = False,
+    stats: Annotated[Path | None, typer.Option("--stats", help="Write run statistics as JSON here.")] = None,
+    debug: Annotated[str, typer.Option("-d", help="Log items: in_asm,op,op_opt,out_asm,exec.")] = "",
+    logfile: Annotated[str | None, typer.Option("-D", help="Write the -d log to this file.")] = None,
+    strace: Annotated[bool, typer.Option("--strace", help="Log every system call on stderr.")] = False,
 ) -> None:
     """Run PROGRAM under aotc; options come before PROGRAM, everything after it goes to the guest."""
     from aotc.exec.runner import GuestRun

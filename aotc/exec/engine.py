@@ -69,7 +69,8 @@ class Engine:
         tblock = translate_block(self.fetch, pc)
         log = self.log
         if log.on("in_asm"):
-            log.write("IN:\n" + "".join(f"0x{a:08x}:  {b.hex():<16} {t}\n" for a, b, t in tblock.insns) + "\n")
+            lines = "".join(f"0x{a:08x}:  {b.hex():<16} {t}\n" for a, b, t in tblock.insns)
+            log.write("IN:\n" + lines + "\n")
         if log.on("op"):
             log.write("OP:\n" + format_block(tblock.block) + "\n")
         block = optimize(tblock.block)

@@ -17,16 +17,25 @@ SEG_NAMES = ("es", "cs", "ss", "ds", "fs", "gs")
 
 
 class ExitReason(enum.IntEnum):
-    """Why generated code returned to `cpu_loop` (QEMU's exception index); the low byte of the exit value."""
+    """Why generated code returned to `cpu_loop` (QEMU's exception index): the low byte of the exit value.
+
+    For goto_tb exits, bits 8..15 of the exit value hold the slot number plus one.
+    """
 
     JUMP = 0          # eip holds the next guest pc: look it up (or translate it) and go on
     SYSCALL = 1       # int 0x80 executed; eip is the next instruction
-    HELPER = 2        # a rare instruction Python executes: eip at it, `helper` names it, `next_eip` after it
-    SIGILL = 3        # undefined or untranslatable instruction at eip
-    SIGSEGV = 4       # privileged instruction (hlt, in/out, cli...) at eip: #GP in user mode
-    FAULT = 5         # host signal in generated code: fault_signo, fault_addr, fault_rip are set
-    SIGTRAP = 6       # int3 / int1
-    INT = 7           # int N other than 0x80 (#GP on Linux: SIGSEGV), vector in `helper`
+    HELPER = 2        # Python finishes the instruction: `helper` says what (see Helper); eip is the next one
+    SIGILL = 3        # an undefined instruction (ud2, a bad opcode) at eip
+    UNSUPPORTED = 4   # an instruction aotc cannot translate at eip: SIGILL, and aotc says which
+    SIGSEGV = 5       # a privileged instruction (hlt, cli, in/out, int N) at eip: #GP, SIGSEGV on Linux
+    SIGTRAP = 6       # int3 at eip; eip is the next instruction, as after the trap
+    FAULT = 7         # a host signal in generated code: fault_signo, fault_addr and fault_rip are set
+
+
+class Helper(enum.IntEnum):
+    """What a HELPER exit asks Python to do; the low byte of `helper`, the argument in bits 8..15."""
+
+    LOAD_SEG = 1      # seg_sel[arg] was just written: set seg_base[arg] from the guest's TLS descriptors
 
 
 class CPUState(ctypes.Structure):
@@ -46,9 +55,7 @@ class CPUState(ctypes.Structure):
         ("seg_sel", ctypes.c_uint32 * 6),
         ("seg_base", ctypes.c_uint32 * 6),
         ("helper", ctypes.c_uint32),
-        ("next_eip", ctypes.c_uint32),
         ("fault_signo", ctypes.c_uint32),
-        ("pad0", ctypes.c_uint32),
         ("fault_addr", ctypes.c_uint64),
         ("fault_rip", ctypes.c_uint64),
         ("guest_base", ctypes.c_uint64),
@@ -69,7 +76,6 @@ OFF_EFLAGS_MISC = _offset("eflags_misc")
 SEG_SEL_OFFSETS = tuple(_offset("seg_sel") + 4 * i for i in range(6))
 SEG_BASE_OFFSETS = tuple(_offset("seg_base") + 4 * i for i in range(6))
 OFF_HELPER = _offset("helper")
-OFF_NEXT_EIP = _offset("next_eip")
 OFF_FAULT_SIGNO = _offset("fault_signo")
 OFF_FAULT_ADDR = _offset("fault_addr")
 OFF_FAULT_RIP = _offset("fault_rip")

@@ -1,11 +1,16 @@
-"""Text form of IR, as `-d op` prints it: `t2, t3 = add_cc t0, t1 w=32`."""
+"""Text form of IR, as `-d op` prints it: `t2, t3 = add_cc t0, t1, w=32`; `aotc.ir.parse` reads it back."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aotc.ir.ops import CC_NAMES, CONDS
+
 if TYPE_CHECKING:
     from aotc.ir.core import Block, Op
+
+# args whose int value is an index into a table of names
+ARG_NAMES: dict[str, tuple[str, ...]] = {"cond": CONDS, "cc": CC_NAMES}
 
 
 def format_value(v: object) -> str:
@@ -17,14 +22,22 @@ def format_value(v: object) -> str:
     return repr(v)
 
 
+def format_arg(name: str, v: object) -> str:
+    """A constant arg: conditions by name, offsets and pcs in hex, the rest as they are."""
+    if name in ARG_NAMES and isinstance(v, int):
+        return ARG_NAMES[name][v]
+    if name in ("pc", "off") and isinstance(v, int):
+        return f"{v:#x}"
+    return str(v)
+
+
 def format_op(op: Op) -> str:
     """One op on one line."""
     text = op.name
     if op.outs:
         text = ", ".join(map(repr, op.outs)) + " = " + text
     parts = [format_value(v) for v in op.ins]
-    parts += [f"{k}={v:#x}" if isinstance(v, int) and k in ("pc", "off") else f"{k}={v}"
-              for k, v in op.args.items()]
+    parts += [f"{k}={format_arg(k, v)}" for k, v in op.args.items()]
     return text + (" " + ", ".join(parts) if parts else "")
 
 

@@ -1,0 +1,163 @@
+"""The IR optimizer: copy propagation, constant folding, CPU-state forwarding, dead stores, branch
+cleanup and dead-code elimination, run in rounds until nothing changes.
+
+Every pass is a function Block → Block that leaves its input alone. Temps need not be single-assignment:
+what a pass learns about a temp is forgotten when the temp is redefined or control may join (a label).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+
+from aotc.ir.core import Block, Label, Op, Temp, Value
+from aotc.ir.fold import fold_constants
+from aotc.ir.liveness import basic_blocks, live_after, temps_used
+from aotc.ir.ops import BB_END, CAN_FAULT, NO_FALLTHROUGH, OPS, SIDE_EFFECTS
+
+MAX_ROUNDS = 8
+FIELD_SIZE = 4
+
+
+def _with_ops(block: Block, ops: list[Op]) -> Block:
+    return Block(block.pc, ops, block.ntemps, block.nlabels)
+
+
+def _forget(known: dict, t: Temp) -> None:
+    """Drop what `known` says about temp `t` and every entry whose value is `t` (it is being redefined)."""
+    known.pop(t, None)
+    for k in [k for k, v in known.items() if v == t]:
+        del known[k]
+
+
+def propagate_copies(block: Block) -> Block:
+    """Replace uses of `d` after `mov d, v` by `v`: a constant everywhere if `d` has one definition,
+    otherwise (and for temp copies) up to the next label or redefinition of either side."""
+    ndefs = Counter(t for op in block.ops for t in op.outs)
+    constants: dict[Temp, Value] = {op.outs[0]: op.ins[0] for op in block.ops
+                                    if op.name == "mov" and isinstance(op.ins[0], int)
+                                    and ndefs[op.outs[0]] == 1}
+    known: dict[Temp, Value] = dict(constants)
+    ops = []
+    for op in block.ops:
+        if op.name == "label":
+            known = dict(constants)
+        ins = [known.get(v, v) if isinstance(v, Temp) else v for v in op.ins]
+        new = op if ins == op.ins else replace(op, ins=ins)
+        for t in op.outs:
+            _forget(known, t)
+        if new.name == "mov" and new.ins[0] != new.outs[0]:
+            known[new.outs[0]] = new.ins[0]
+        ops.append(new)
+    return _with_ops(block, ops)
+
+
+def _overlaps(a: int, b: int) -> bool:
+    return abs(a - b) < FIELD_SIZE
+
+
+def forward_state(block: Block) -> Block:
+    """`ld_state off` after `st_state v, off` or an earlier `ld_state off` becomes `mov d, v`, up to the
+    next label (control may join there with other state)."""
+    known: dict[int, Value] = {}
+    ops = []
+    for op in block.ops:
+        if op.name == "label":
+            known = {}
+        for t in op.outs:
+            for off in [off for off, v in known.items() if v == t]:
+                del known[off]
+        off = op.args.get("off")
+        if op.name == "ld_state" and off in known:
+            op = Op(OPS["mov"], op.outs, [known[off]])
+        elif op.name == "ld_state":
+            known[off] = op.outs[0]
+        elif op.name == "st_state":
+            for other in [o for o in known if _overlaps(o, off)]:
+                del known[other]
+            known[off] = op.ins[0]
+        ops.append(op)
+    return _with_ops(block, ops)
+
+
+def remove_dead_stores(block: Block) -> Block:
+    """Drop `st_state off` when the same basic block stores `off` again with no read of it and no op that
+    may fault in between (a fault must see exact guest state)."""
+    keep = [True] * len(block.ops)
+    overwritten: set[int] = set()
+    for i in reversed(range(len(block.ops))):
+        op = block.ops[i]
+        off = op.args.get("off")
+        if op.opdef.flags & (BB_END | CAN_FAULT):
+            overwritten = set()
+        elif op.name == "st_state" and off in overwritten:
+            keep[i] = False
+        elif op.name == "st_state":
+            overwritten.add(off)
+        elif op.name == "ld_state":
+            overwritten = {o for o in overwritten if not _overlaps(o, off)}
+    return _with_ops(block, [op for op, k in zip(block.ops, keep, strict=True) if k])
+
+
+def _is_branch_to_next(ops: list[Op], i: int) -> bool:
+    target = ops[i].args.get("label")
+    return (ops[i].name != "label" and isinstance(target, Label) and i + 1 < len(ops)
+            and ops[i + 1].name == "label" and ops[i + 1].args["label"] == target)
+
+
+def simplify_branches(block: Block) -> Block:
+    """Drop labels no branch targets, code no path reaches (after an op that never falls through, up to
+    the next used label) and branches to the very next op; repeat until nothing changes."""
+    ops = block.ops
+    while True:
+        targets = {op.args["label"] for op in ops if op.name != "label" and "label" in op.args}
+        kept: list[Op] = []
+        reachable = True
+        for op in ops:
+            used_label = op.name == "label" and op.args["label"] in targets
+            reachable = reachable or used_label
+            if reachable and (op.name != "label" or used_label):
+                kept.append(op)
+            reachable = reachable and not op.opdef.flags & NO_FALLTHROUGH
+        kept = [op for i, op in enumerate(kept) if not _is_branch_to_next(kept, i)]
+        if kept == ops:
+            return _with_ops(block, kept)
+        ops = kept
+
+
+def eliminate_dead_code(block: Block) -> Block:
+    """Drop ops without side effects whose outputs are all dead, until none is left."""
+    while True:
+        spans = basic_blocks(block)
+        live_out = live_after(block)
+        keep = [True] * len(block.ops)
+        for span in spans:
+            live = set(live_out[span[-1]])
+            for i in reversed(span):
+                op = block.ops[i]
+                if not op.opdef.flags & SIDE_EFFECTS and not live & set(op.outs):
+                    keep[i] = False
+                    continue
+                live -= set(op.outs)
+                live |= temps_used(op)
+        if all(keep):
+            return block
+        block = _with_ops(block, [op for op, k in zip(block.ops, keep, strict=True) if k])
+
+
+PASSES: tuple[Callable[[Block], Block], ...] = (
+    propagate_copies, fold_constants, forward_state, remove_dead_stores, simplify_branches,
+    eliminate_dead_code,
+)
+
+
+def optimize(block: Block) -> Block:
+    """Run all passes in rounds until a round changes nothing (at most `MAX_ROUNDS`)."""
+    for _ in range(MAX_ROUNDS):
+        before = block.ops
+        for run_pass in PASSES:
+            block = run_pass(block)
+        if block.ops == before:
+            break
+    return block
