@@ -1,0 +1,155 @@
+"""IR → x86-64 host code for one TB: allocate registers, then lower each op through a dispatch table.
+
+Lowering functions live in `lower_alu`, `lower_cc` and `lower_ctl`; this module holds the per-block
+context they share (operand locations, scratch moves, flags save/restore) and the result types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aotc.backend import lower_alu, lower_cc, lower_ctl
+from aotc.backend.asm import RAX, Asm, Mem
+from aotc.backend.asm import Label as AsmLabel
+from aotc.backend.asm import Reg as HostReg
+from aotc.backend.flags import RESTORE_BIAS
+from aotc.backend.prologue import SPILL_SLOTS, slot_mem
+from aotc.backend.regalloc import Allocation, Reg, allocate
+from aotc.ir.core import Block, Label, Op, Temp, Value
+from aotc.ir.ops import NO_FALLTHROUGH
+
+Operand = HostReg | Mem | int
+
+
+@dataclass(frozen=True)
+class TBExit:
+    """A goto_tb exit: its slot, target guest pc, and where its exit sequence (>= 5 bytes) starts."""
+
+    slot: int
+    pc: int
+    offset: int
+
+
+@dataclass
+class HostCode:
+    """Position-independent host code of one TB, its goto_tb exits and its (host offset, guest pc) map."""
+
+    code: bytes
+    exits: list[TBExit] = field(default_factory=list)
+    insn_offsets: list[tuple[int, int]] = field(default_factory=list)
+
+
+def is_imm(x: Operand) -> bool:
+    """Whether an operand is an immediate (a `HostReg` is an int too)."""
+    return not isinstance(x, HostReg | Mem)
+
+
+def mask(w: int) -> int:
+    """All ones in the low w bits."""
+    return (1 << w) - 1
+
+
+class Ctx:
+    """The state of lowering one block: the assembler, temp locations, labels, exits, host flags held."""
+
+    def __init__(self, alloc: Allocation) -> None:
+        self.a = Asm()
+        self.alloc = alloc
+        self.index = 0
+        self.labels: dict[Label, AsmLabel] = {}
+        self.exits: list[TBExit] = []
+        self.insn_offsets: list[tuple[int, int]] = []
+        self.held: Value | None = None       # the flags value the host flags hold as this op starts
+        self.next_held: Value | None = None  # what they hold after it (a lowering sets it)
+
+    def begin(self, index: int) -> None:
+        """Start lowering op `index`: host flags are unknown after it unless its lowering says so."""
+        self.index = index
+        self.held, self.next_held = self.next_held, None
+
+    def label(self, label: Label) -> AsmLabel:
+        """The assembler label of an IR label."""
+        if label not in self.labels:
+            self.labels[label] = self.a.label()
+        return self.labels[label]
+
+    def loc(self, t: Temp) -> HostReg | Mem:
+        """The host register or spill slot of a temp."""
+        where = self.alloc[t]
+        return HostReg(where.r) if isinstance(where, Reg) else slot_mem(where.index)
+
+    def opnd(self, v: Value, w: int = 32) -> Operand:
+        """A temp's location, or a constant as a w-bit immediate."""
+        return self.loc(v) if isinstance(v, Temp) else v & mask(w)
+
+    def rm(self, v: Value, scratch: HostReg) -> HostReg | Mem:
+        """A register or memory operand holding v: constants are loaded into `scratch`."""
+        if isinstance(v, Temp):
+            return self.loc(v)
+        self.a.mov(32, scratch, v & mask(32))
+        return scratch
+
+    def is_live(self, t: Temp) -> bool:
+        """Whether t is read after the current op."""
+        return t in self.alloc.live[self.index]
+
+    def load(self, dst: HostReg, v: Value) -> None:
+        """dst = v (32-bit, zero-extended); nothing if v already lives in dst."""
+        src = self.opnd(v)
+        if src != dst or is_imm(src):
+            self.a.mov(32, dst, src)
+
+    def put(self, t: Temp, src: HostReg) -> None:
+        """Store a result into t's location, unless t is dead or already there."""
+        dst = self.loc(t)
+        if self.is_live(t) and dst != src:
+            self.a.mov(32, dst, src)
+
+    def assign(self, t: Temp, v: Value) -> None:
+        """t = v for any pair of locations (memory to memory through rax)."""
+        dst, src = self.loc(t), self.opnd(v)
+        if isinstance(dst, Mem) and isinstance(src, Mem):
+            if dst != src:
+                self.a.mov(32, RAX, src)
+                self.a.mov(32, dst, RAX)
+        elif src != dst or is_imm(src):
+            self.a.mov(32, dst, src)
+
+    def add_exit(self, slot: int, pc: int, offset: int) -> None:
+        """Record a goto_tb exit whose sequence starts at `offset`."""
+        self.exits.append(TBExit(slot, pc, offset))
+
+    def restore_flags(self, f: Value) -> None:
+        """Load flags value f into the host flags (clobbers rax), unless they already hold it."""
+        if isinstance(f, Temp) and f == self.held:
+            return
+        self.load(RAX, f)
+        self.a.add(8, RAX, RESTORE_BIAS)
+        self.a.sahf()
+
+    def capture_flags(self, f: Temp) -> None:
+        """f = the host flags (through rax), skipped when f is dead; the host flags keep holding f."""
+        if self.is_live(f):
+            self.a.lahf()
+            self.a.setcc(0, RAX)
+            self.a.movzx(32, 16, RAX, RAX)
+            self.put(f, RAX)
+        self.next_held = f
+
+
+LOWER = {**lower_alu.LOWER, **lower_cc.LOWER, **lower_ctl.LOWER}
+
+
+def compile_block(block: Block) -> HostCode:
+    """Translate one TB's IR into host code; the block must end in an op that does not fall through."""
+    if not block.ops or not block.ops[-1].opdef.flags & NO_FALLTHROUGH:
+        raise ValueError(f"TB {block.pc:#x} does not end with a TB exit")
+    alloc = allocate(block)
+    if alloc.nslots > SPILL_SLOTS:
+        raise ValueError(f"TB {block.pc:#x} needs {alloc.nslots} spill slots, the frame has {SPILL_SLOTS}")
+    ctx = Ctx(alloc)
+    op: Op
+    for i, op in enumerate(block.ops):
+        ctx.begin(i)
+        LOWER[op.name](ctx, op)
+    return HostCode(ctx.a.code(), ctx.exits, ctx.insn_offsets)

@@ -1,0 +1,138 @@
+"""Lowering of the flag-less 32-bit ops: moves, arithmetic, logic, shifts, extensions, compares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aotc.backend.asm import RAX, RCX, RDX, Asm, Mem
+from aotc.backend.asm import Reg as HostReg
+from aotc.ir.core import Op, Temp, Value
+
+if TYPE_CHECKING:
+    from aotc.backend.codegen import Ctx
+
+# IR comparison condition → x86 condition code
+COND_CC = {"eq": 4, "ne": 5, "lt": 12, "ge": 13, "le": 14, "gt": 15, "ltu": 2, "geu": 3, "leu": 6, "gtu": 7}
+
+BINARY = {"add": Asm.add, "sub": Asm.sub, "and": Asm.and_, "or": Asm.or_, "xor": Asm.xor}
+SHIFTS = {"shl": Asm.shl, "shr": Asm.shr, "sar": Asm.sar, "rotl": Asm.rol, "rotr": Asm.ror}
+UNARY = {"neg": Asm.neg, "not": Asm.not_, "bswap": Asm.bswap}
+EXTEND = {"ext8s": (Asm.movsx, 8), "ext8u": (Asm.movzx, 8), "ext16s": (Asm.movsx, 16),
+          "ext16u": (Asm.movzx, 16)}
+
+
+def target(ctx: Ctx, d: Temp, src: object = None) -> HostReg:
+    """Where to compute d: its own register, or rax if d is spilled or its register is the operand `src`."""
+    where = ctx.loc(d)
+    clash = isinstance(src, HostReg | Mem) and src == where
+    return where if isinstance(where, HostReg) and not clash else RAX
+
+
+def two_address(ctx: Ctx, op: Op, emit: Callable[[HostReg, object], None], src: object) -> None:
+    """d = a <op> src as `mov r, a; op r, src`, with r = d's register unless that would clobber src."""
+    d, a = op.outs[0], op.ins[0]
+    r = target(ctx, d, src)
+    ctx.load(r, a)
+    emit(r, src)
+    ctx.put(d, r)
+
+
+def lower_mov(ctx: Ctx, op: Op) -> None:
+    ctx.assign(op.outs[0], op.ins[0])
+    ctx.next_held = ctx.held
+
+
+def lower_binary(ctx: Ctx, op: Op) -> None:
+    fn = BINARY[op.name]
+    two_address(ctx, op, lambda r, s: fn(ctx.a, 32, r, s), ctx.opnd(op.ins[1]))
+
+
+def lower_mul(ctx: Ctx, op: Op) -> None:
+    d, (a, b) = op.outs[0], op.ins
+    if isinstance(b, Temp):
+        two_address(ctx, op, lambda r, s: ctx.a.imul(32, r, s), ctx.loc(b))
+        return
+    r = target(ctx, d)
+    ctx.a.imul3(32, r, ctx.rm(a, RCX), b)
+    ctx.put(d, r)
+
+
+def lower_shift(ctx: Ctx, op: Op) -> None:
+    fn = SHIFTS[op.name]
+    count = op.ins[1]
+    if isinstance(count, Temp):
+        ctx.load(RCX, count)
+        two_address(ctx, op, lambda r, s: fn(ctx.a, 32, r, s), RCX)
+    elif count & 31:
+        two_address(ctx, op, lambda r, s: fn(ctx.a, 32, r, s), count & 31)
+    else:
+        ctx.assign(op.outs[0], op.ins[0])
+
+
+def lower_unary(ctx: Ctx, op: Op) -> None:
+    d, a = op.outs[0], op.ins[0]
+    r = target(ctx, d)
+    ctx.load(r, a)
+    UNARY[op.name](ctx.a, 32, r)
+    ctx.put(d, r)
+
+
+def lower_extend(ctx: Ctx, op: Op) -> None:
+    fn, w = EXTEND[op.name]
+    d = op.outs[0]
+    r = target(ctx, d)
+    fn(ctx.a, 32, w, r, ctx.rm(op.ins[0], RAX))
+    ctx.put(d, r)
+
+
+def compare(ctx: Ctx, a: Value, b: Value) -> None:
+    """Host flags = cmp a, b (32-bit); loads a into rcx when it is a constant or both are in memory."""
+    x, y = ctx.opnd(a), ctx.opnd(b)
+    if not isinstance(a, Temp) or (isinstance(x, Mem) and isinstance(y, Mem)):
+        ctx.load(RCX, a)
+        x = RCX
+    ctx.a.cmp(32, x, y)
+
+
+def lower_setcond(ctx: Ctx, op: Op) -> None:
+    d = op.outs[0]
+    r = target(ctx, d)
+    compare(ctx, *op.ins)
+    ctx.a.setcc(COND_CC[op.args["cond"]], r)
+    ctx.a.movzx(32, 8, r, r)
+    ctx.put(d, r)
+
+
+def lower_movcond(ctx: Ctx, op: Op) -> None:
+    d, (c1, c2, v1, v2) = op.outs[0], op.ins
+    ctx.load(RAX, v2)
+    chosen = ctx.rm(v1, RDX)
+    compare(ctx, c1, c2)
+    ctx.a.cmovcc(COND_CC[op.args["cond"]], 32, RAX, chosen)
+    ctx.put(d, RAX)
+
+
+def lower_deposit(ctx: Ctx, op: Op) -> None:
+    d, (a, b) = op.outs[0], op.ins
+    pos, length = op.args["pos"], op.args["len"]
+    field = ((1 << length) - 1) << pos & 0xFFFFFFFF
+    if field == 0xFFFFFFFF:
+        ctx.assign(d, b)
+        return
+    ctx.load(RAX, a)
+    ctx.a.and_(32, RAX, ~field & 0xFFFFFFFF)
+    ctx.load(RCX, b)
+    ctx.a.and_(32, RCX, field >> pos)
+    if pos:
+        ctx.a.shl(32, RCX, pos)
+    ctx.a.or_(32, RAX, RCX)
+    ctx.put(d, RAX)
+
+
+LOWER: dict[str, Callable[[Ctx, Op], None]] = {
+    "mov": lower_mov, "mul": lower_mul, "setcond": lower_setcond, "movcond": lower_movcond,
+    "deposit": lower_deposit,
+    **dict.fromkeys(BINARY, lower_binary), **dict.fromkeys(SHIFTS, lower_shift),
+    **dict.fromkeys(UNARY, lower_unary), **dict.fromkeys(EXTEND, lower_extend),
+}

@@ -1,0 +1,219 @@
+"""Lowering of the condition-code ops: each runs the guest's own instruction at width w on scratch
+registers and captures the host flags (see `aotc.backend.flags`), so every flag is exact.
+
+Scratch use: r11 holds the result, rcx a count or second operand, rdx a second register operand, rax
+the flags. Multi-output ops write their outputs only after reading every input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aotc.backend.asm import R11, RAX, RCX, RDX, Asm, Mem
+from aotc.backend.asm import Reg as HostReg
+from aotc.backend.flags import AH_FIXED, AH_FLAGS, OF_SHIFT
+from aotc.ir.core import Op, Temp, Value
+
+if TYPE_CHECKING:
+    from aotc.backend.codegen import Ctx
+
+ARITH = {"add_cc": Asm.add, "sub_cc": Asm.sub, "and_cc": Asm.and_, "or_cc": Asm.or_, "xor_cc": Asm.xor,
+         "adc_cc": Asm.adc, "sbb_cc": Asm.sbb}
+UNARY = {"inc_cc": Asm.inc, "dec_cc": Asm.dec, "neg_cc": Asm.neg}
+SHIFTS = {"shl_cc": Asm.shl, "shr_cc": Asm.shr, "sar_cc": Asm.sar, "rol_cc": Asm.rol, "ror_cc": Asm.ror,
+          "rcl_cc": Asm.rcl, "rcr_cc": Asm.rcr}
+DOUBLE_SHIFTS = {"shld_cc": Asm.shld, "shrd_cc": Asm.shrd}
+BIT_TESTS = {"bt_cc": Asm.bt, "bts_cc": Asm.bts, "btr_cc": Asm.btr, "btc_cc": Asm.btc}
+BIT_SCANS = {"bsf_cc": Asm.bsf, "bsr_cc": Asm.bsr}
+WIDENING = {"mul_cc": Asm.mul, "imul_cc": Asm.imul1}
+DIVIDES = {"divu": Asm.div, "divs": Asm.idiv}
+
+
+def wmask(w: int) -> int:
+    """All ones in the low w bits."""
+    return (1 << w) - 1
+
+
+def src_w(ctx: Ctx, v: Value, w: int) -> HostReg | Mem | int:
+    """A source operand at width w: a temp's location (its low w bits) or a w-bit immediate."""
+    return ctx.loc(v) if isinstance(v, Temp) else v & wmask(w)
+
+
+def count_operand(ctx: Ctx, cnt: Value) -> HostReg | int:
+    """A shift count as x86 takes it: an immediate masked to 5 bits, or cl."""
+    if isinstance(cnt, Temp):
+        ctx.load(RCX, cnt)
+        return RCX
+    return cnt & 31
+
+
+def finish(ctx: Ctx, d: Temp | None, f: Temp, w: int) -> None:
+    """Capture the host flags into f, then store r11 (zero-extended from w bits) into d."""
+    if d is not None and w < 32:
+        ctx.a.movzx(32, w, R11, R11)
+    ctx.capture_flags(f)
+    if d is not None:
+        ctx.put(d, R11)
+
+
+def lower_arith(ctx: Ctx, op: Op) -> None:
+    (d, f), (a, b, *fi), w = op.outs, op.ins, op.args["w"]
+    ctx.load(R11, a)
+    src = src_w(ctx, b, w)
+    if fi:
+        ctx.restore_flags(fi[0])
+    ARITH[op.name](ctx.a, w, R11, src)
+    finish(ctx, d, f, w)
+
+
+def lower_unary(ctx: Ctx, op: Op) -> None:
+    (d, f), (a, *fi), w = op.outs, op.ins, op.args["w"]
+    ctx.load(R11, a)
+    if fi:
+        ctx.restore_flags(fi[0])
+    UNARY[op.name](ctx.a, w, R11)
+    finish(ctx, d, f, w)
+
+
+def lower_shift(ctx: Ctx, op: Op) -> None:
+    (d, f), (a, cnt, fi), w = op.outs, op.ins, op.args["w"]
+    ctx.load(R11, a)
+    count = count_operand(ctx, cnt)
+    if fi is not None:
+        ctx.restore_flags(fi)
+    SHIFTS[op.name](ctx.a, w, R11, count)
+    finish(ctx, d, f, w)
+
+
+def lower_double_shift(ctx: Ctx, op: Op) -> None:
+    (d, f), (a, b, cnt, fi), w = op.outs, op.ins, op.args["w"]
+    ctx.load(R11, a)
+    ctx.load(RDX, b)
+    count = count_operand(ctx, cnt)
+    if fi is not None:
+        ctx.restore_flags(fi)
+    DOUBLE_SHIFTS[op.name](ctx.a, w, R11, RDX, count)
+    finish(ctx, d, f, w)
+
+
+def lower_bit_test(ctx: Ctx, op: Op) -> None:
+    (a, bit, fi), w = op.ins, op.args["w"]
+    d, f = (None, op.outs[0]) if op.name == "bt_cc" else op.outs
+    ctx.load(R11, a)
+    if isinstance(bit, Temp):
+        ctx.load(RCX, bit)
+        index: HostReg | int = RCX
+    else:
+        index = bit & (w - 1)
+    ctx.restore_flags(fi)
+    BIT_TESTS[op.name](ctx.a, w, R11, index)
+    finish(ctx, d, f, w)
+
+
+def lower_bit_scan(ctx: Ctx, op: Op) -> None:
+    (d, f), (old, src, fi), w = op.outs, op.ins, op.args["w"]
+    ctx.load(R11, old)
+    operand = ctx.rm(src, RCX)
+    ctx.restore_flags(fi)
+    BIT_SCANS[op.name](ctx.a, w, R11, operand)
+    finish(ctx, d, f, w)
+
+
+def lower_widening(ctx: Ctx, op: Op) -> None:
+    (lo, hi, f), (a, b), w = op.outs, op.ins, op.args["w"]
+    ctx.load(RAX, a)
+    WIDENING[op.name](ctx.a, w, ctx.rm(b, RCX))
+    ctx.a.mov(32, R11, RAX)
+    ctx.capture_flags(f)
+    if w == 8:
+        ctx.a.mov(32, RDX, R11)
+        ctx.a.shr(32, RDX, 8)
+        ctx.next_held = None
+    if w < 32:
+        ctx.a.movzx(32, w, RDX, RDX)
+        ctx.a.movzx(32, w, R11, R11)
+    ctx.put(lo, R11)
+    ctx.put(hi, RDX)
+
+
+def lower_imul2(ctx: Ctx, op: Op) -> None:
+    (d, f), (a, b), w = op.outs, op.ins, op.args["w"]
+    if isinstance(b, Temp):
+        ctx.load(R11, a)
+        ctx.a.imul(w, R11, ctx.loc(b))
+    else:
+        ctx.a.imul3(w, R11, ctx.rm(a, R11), b & wmask(w))
+    finish(ctx, d, f, w)
+
+
+def lower_divide(ctx: Ctx, op: Op) -> None:
+    (q, r), (hi, lo, divisor), w = op.outs, op.ins, op.args["w"]
+    operand = ctx.rm(divisor, R11)
+    if w == 8:
+        ctx.load(RCX, lo)
+        ctx.load(RAX, hi)
+        ctx.a.shl(32, RAX, 8)
+        ctx.a.mov(8, RAX, RCX)
+    else:
+        ctx.load(RAX, lo)
+        ctx.load(RDX, hi)
+    DIVIDES[op.name](ctx.a, w, operand)
+    if w == 8:
+        ctx.a.mov(32, RDX, RAX)
+        ctx.a.shr(32, RDX, 8)
+    if w < 32:
+        ctx.a.movzx(32, w, RAX, RAX)
+        ctx.a.movzx(32, w, RDX, RDX)
+    ctx.put(q, RAX)
+    ctx.put(r, RDX)
+
+
+def lower_setcc(ctx: Ctx, op: Op) -> None:
+    d, f = op.outs[0], op.ins[0]
+    ctx.restore_flags(f)
+    where = ctx.loc(d)
+    r = where if isinstance(where, HostReg) else RCX
+    ctx.a.setcc(op.args["cc"], r)
+    ctx.a.movzx(32, 8, r, r)
+    ctx.put(d, r)
+    ctx.next_held = f
+
+
+def lower_cc_to_eflags(ctx: Ctx, op: Op) -> None:
+    ctx.load(RAX, op.ins[0])
+    ctx.a.mov(32, RCX, RAX)
+    ctx.a.shr(32, RAX, 8)
+    ctx.a.and_(32, RAX, AH_FLAGS)
+    ctx.a.and_(32, RCX, 1)
+    ctx.a.shl(32, RCX, OF_SHIFT)
+    ctx.a.or_(32, RAX, RCX)
+    ctx.put(op.outs[0], RAX)
+
+
+def lower_eflags_to_cc(ctx: Ctx, op: Op) -> None:
+    ctx.load(RAX, op.ins[0])
+    ctx.a.mov(32, RCX, RAX)
+    ctx.a.and_(32, RAX, AH_FLAGS)
+    ctx.a.or_(32, RAX, AH_FIXED)
+    ctx.a.shl(32, RAX, 8)
+    ctx.a.shr(32, RCX, OF_SHIFT)
+    ctx.a.and_(32, RCX, 1)
+    ctx.a.or_(32, RAX, RCX)
+    ctx.put(op.outs[0], RAX)
+
+
+def lower_rdtsc(ctx: Ctx, op: Op) -> None:
+    ctx.a.rdtsc()
+    ctx.put(op.outs[0], RAX)
+    ctx.put(op.outs[1], RDX)
+
+
+LOWER: dict[str, Callable[[Ctx, Op], None]] = {
+    "imul2_cc": lower_imul2, "setcc": lower_setcc, "cc_to_eflags": lower_cc_to_eflags,
+    "eflags_to_cc": lower_eflags_to_cc, "rdtsc": lower_rdtsc,
+    **dict.fromkeys(ARITH, lower_arith), **dict.fromkeys(UNARY, lower_unary),
+    **dict.fromkeys(SHIFTS, lower_shift), **dict.fromkeys(DOUBLE_SHIFTS, lower_double_shift),
+    **dict.fromkeys(BIT_TESTS, lower_bit_test), **dict.fromkeys(BIT_SCANS, lower_bit_scan),
+    **dict.fromkeys(WIDENING, lower_widening), **dict.fromkeys(DIVIDES, lower_divide),
+}

@@ -1,0 +1,128 @@
+"""Lowering of guest memory, CPU-state access and control flow: labels, branches and TB exits.
+
+Every exit leaves through the epilogue whose address the dispatcher keeps in CPUState.epilogue, so the
+code holds no absolute address. Memory and state moves do not touch the host flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aotc.backend.asm import RAX, RCX, Mem
+from aotc.backend.asm import Reg as HostReg
+from aotc.backend.lower_alu import COND_CC, compare
+from aotc.backend.prologue import ENV_REG, GUEST_BASE_REG
+from aotc.guest.cpu import OFF_EIP, OFF_EPILOGUE, ExitReason
+from aotc.ir.core import Op, Temp, Value
+
+if TYPE_CHECKING:
+    from aotc.backend.codegen import Ctx
+
+EPILOGUE = Mem(ENV_REG, disp=OFF_EPILOGUE)
+
+
+def keep_flags(ctx: Ctx) -> None:
+    """The op emitted only moves: the host flags still hold what they held before it."""
+    ctx.next_held = ctx.held
+
+
+def guest_mem(ctx: Ctx, addr: Value) -> Mem:
+    """[r15 + zero-extended addr]; an address not already in a register goes through rax."""
+    where = ctx.opnd(addr)
+    if not isinstance(where, HostReg):
+        ctx.a.mov(32, RAX, where)
+        where = RAX
+    return Mem(GUEST_BASE_REG, index=where)
+
+
+def lower_ld(ctx: Ctx, op: Op) -> None:
+    d, size, signed = op.outs[0], op.args["size"], op.args["signed"]
+    mem = guest_mem(ctx, op.ins[0])
+    where = ctx.loc(d)
+    r = where if isinstance(where, HostReg) else RAX
+    if size == 4:
+        ctx.a.mov(32, r, mem)
+    else:
+        (ctx.a.movsx if signed else ctx.a.movzx)(32, 8 * size, r, mem)
+    ctx.put(d, r)
+    keep_flags(ctx)
+
+
+def lower_st(ctx: Ctx, op: Op) -> None:
+    (v, addr), w = op.ins, 8 * op.args["size"]
+    mem = guest_mem(ctx, addr)
+    src = ctx.opnd(v, w)
+    if isinstance(src, Mem):
+        ctx.a.mov(32, RCX, src)
+        src = RCX
+    ctx.a.mov(w, mem, src)
+    keep_flags(ctx)
+
+
+def lower_ld_state(ctx: Ctx, op: Op) -> None:
+    d = op.outs[0]
+    where = ctx.loc(d)
+    r = where if isinstance(where, HostReg) else RAX
+    ctx.a.mov(32, r, Mem(ENV_REG, disp=op.args["off"]))
+    ctx.put(d, r)
+    keep_flags(ctx)
+
+
+def lower_st_state(ctx: Ctx, op: Op) -> None:
+    src = ctx.opnd(op.ins[0])
+    if isinstance(src, Mem):
+        ctx.a.mov(32, RAX, src)
+        src = RAX
+    ctx.a.mov(32, Mem(ENV_REG, disp=op.args["off"]), src)
+    keep_flags(ctx)
+
+
+def lower_insn_start(ctx: Ctx, op: Op) -> None:
+    ctx.insn_offsets.append((ctx.a.pos, op.args["pc"]))
+    keep_flags(ctx)
+
+
+def lower_label(ctx: Ctx, op: Op) -> None:
+    ctx.a.bind(ctx.label(op.args["label"]))
+
+
+def lower_br(ctx: Ctx, op: Op) -> None:
+    ctx.a.jmp(ctx.label(op.args["label"]))
+
+
+def lower_brcond(ctx: Ctx, op: Op) -> None:
+    compare(ctx, *op.ins)
+    ctx.a.jcc(COND_CC[op.args["cond"]], ctx.label(op.args["label"]))
+
+
+def lower_brcc(ctx: Ctx, op: Op) -> None:
+    f = op.ins[0]
+    ctx.restore_flags(f)
+    ctx.a.jcc(op.args["cc"], ctx.label(op.args["label"]))
+    ctx.next_held = f if isinstance(f, Temp) else None
+
+
+def leave(ctx: Ctx, value: int) -> None:
+    """mov eax, value; jmp [r14 + OFF_EPILOGUE]."""
+    ctx.a.mov(32, RAX, value)
+    ctx.a.jmp(EPILOGUE)
+
+
+def lower_goto_tb(ctx: Ctx, op: Op) -> None:
+    slot, pc = op.args["slot"], op.args["pc"]
+    offset = ctx.a.pos
+    ctx.a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
+    leave(ctx, ExitReason.JUMP | (slot + 1) << 8)
+    ctx.add_exit(slot, pc, offset)
+
+
+def lower_exit_tb(ctx: Ctx, op: Op) -> None:
+    leave(ctx, op.args["reason"])
+
+
+LOWER: dict[str, Callable[[Ctx, Op], None]] = {
+    "ld": lower_ld, "st": lower_st, "ld_state": lower_ld_state, "st_state": lower_st_state,
+    "insn_start": lower_insn_start, "label": lower_label, "br": lower_br, "brcond": lower_brcond,
+    "brcc": lower_brcc, "goto_tb": lower_goto_tb, "exit_tb": lower_exit_tb,
+}

@@ -1,0 +1,53 @@
+"""The code-cache entry and exit: the host frame every TB runs in.
+
+`enter(env, tb_host_code)` saves callee-saved registers, loads r14 = env and r15 = guest base, reserves
+the spill frame and jumps to the TB; the epilogue (reached as `jmp [r14 + OFF_EPILOGUE]`) undoes that
+and returns rax, the exit value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aotc.backend.asm import R12, R13, R14, R15, RBP, RBX, RDI, RSI, RSP, Asm, Mem
+from aotc.guest.cpu import OFF_GUEST_BASE
+
+ENV_REG = R14
+GUEST_BASE_REG = R15
+SAVED_REGS = (RBX, RBP, R12, R13, R14, R15)
+SLOT_SIZE = 8
+SPILL_SLOTS = 256
+# after the call's return address and six pushes rsp is 8 mod 16; the extra 8 makes the frame aligned
+FRAME_SIZE = SPILL_SLOTS * SLOT_SIZE + 8
+
+
+@dataclass(frozen=True)
+class Prologue:
+    """The entry/exit code and the offsets of its two entry points."""
+
+    code: bytes
+    entry: int
+    epilogue: int
+
+
+def slot_mem(index: int) -> Mem:
+    """The host memory operand of spill slot `index` in the TB frame."""
+    return Mem(RSP, disp=index * SLOT_SIZE)
+
+
+def build_prologue() -> Prologue:
+    """Assemble `enter(CPUState *env, void *tb_host_code) -> exit value` and the shared epilogue."""
+    a = Asm()
+    entry = a.pos
+    for r in SAVED_REGS:
+        a.push(r)
+    a.mov(64, ENV_REG, RDI)
+    a.mov(64, GUEST_BASE_REG, Mem(ENV_REG, disp=OFF_GUEST_BASE))
+    a.sub(64, RSP, FRAME_SIZE)
+    a.jmp(RSI)
+    epilogue = a.pos
+    a.add(64, RSP, FRAME_SIZE)
+    for r in reversed(SAVED_REGS):
+        a.pop(r)
+    a.ret()
+    return Prologue(a.code(), entry, epilogue)
