@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run 32-bit x86 Linux programs on x86-64 by dynamic binary translation.")
 
 _RUN_SETTINGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from aotc.backend.codegen import Ctx
 
 # IR comparison condition → x86 condition code
-COND_CC = {"eq": 4, "ne": 5, "lt": 12, "ge": 13, "le": 14, "gt": 15, "ltu": 2, "geu": 3, "leu": 6, "gtu": 7}
+# host condition code of each IR comparison condition, in aotc.ir.ops.CONDS order
+COND_CC = (4, 5, 12, 13, 14, 15, 2, 3, 6, 7)
 
 BINARY = {"add": Asm.add, "sub": Asm.sub, "and": Asm.and_, "or": Asm.or_, "xor": Asm.xor}
 SHIFTS = {"shl": Asm.shl, "shr": Asm.shr, "sar": Asm.sar, "rotl": Asm.rol, "rotr": Asm.ror}

@@ -18,6 +18,7 @@ from aotc.exec.codebuf import CodeBuffer
 from aotc.guest.cpu import OFF_SCRATCH, REG_OFFSETS, CPUState, ExitReason
 from aotc.ir.core import Block, Builder, Op, Temp
 from aotc.ir.ops import CC_NAMES, OPS
+from aotc.ir.ops import CONDS as IR_CONDS
 
 GUEST_SIZE = 1 << 16
 SETCC_AT = 0x100
@@ -447,11 +448,12 @@ def test_setcond_movcond_brcond(m: Machine, cond: str) -> None:
         want = CONDS[cond](a, b)
 
         def build(bl: Builder, t: list[Temp], a: int = a, b: int = b) -> list:
-            out = [bl.setcond(t[0], t[1], cond=cond), bl.setcond(a, t[1], cond=cond),
-                   bl.setcond(t[0], b, cond=cond), bl.movcond(t[0], t[1], t[2], t[3], cond=cond),
-                   bl.movcond(t[0], t[1], 11, 22, cond=cond)]
+            c = IR_CONDS.index(cond)
+            out = [bl.setcond(t[0], t[1], cond=c), bl.setcond(a, t[1], cond=c),
+                   bl.setcond(t[0], b, cond=c), bl.movcond(t[0], t[1], t[2], t[3], cond=c),
+                   bl.movcond(t[0], t[1], 11, 22, cond=c)]
             skip = bl.new_label()
-            bl.brcond(t[0], t[1], cond=cond, label=skip)
+            bl.brcond(t[0], t[1], cond=IR_CONDS.index(cond), label=skip)
             bl.st_state(t[3], off=REG_OFFSETS[2])
             bl.label(label=skip)
             out.append(bl.ld_state(off=REG_OFFSETS[2]))
@@ -547,7 +549,7 @@ def test_spill_heavy_block(m: Machine) -> None:
         flags = [b.add_cc(x, t[1], w=8)[0] for x in sums[:5]]
         b.st(sums[3], vals[0], size=4)
         loaded = b.ld(vals[0], size=4, signed=0)
-        return [*sums[:8], *flags, loaded, b.setcond(vals[29], vals[0], cond="gtu")]
+        return [*sums[:8], *flags, loaded, b.setcond(vals[29], vals[0], cond=IR_CONDS.index("gtu"))]
 
     got = run_ops(m, (0x100, 3), build)
     sums = [((0x100 + k) * 3 - (0x100 + k)) & 0xFFFFFFFF for k in range(30)]
@@ -574,7 +576,7 @@ def test_loop_with_backward_branch(m: Machine) -> None:
         redefine(b, "add", [acc], [acc, step])
         noise = [b.add(step, j) for j in range(12)]      # pressure inside the loop body
         b.st(noise[11], 0x400, size=4)
-        b.brcond(i, n, cond="ltu", label=top)
+        b.brcond(i, n, cond=IR_CONDS.index("ltu"), label=top)
         b.st_state(acc, off=REG_OFFSETS[2])
         b.st_state(i, off=REG_OFFSETS[3])
         b.st_state(k, off=REG_OFFSETS[4])
