@@ -121,7 +121,8 @@ def lower_bit_scan(ctx: Ctx, op: Op) -> None:
 
 
 def lower_widening(ctx: Ctx, op: Op) -> None:
-    (lo, hi, f), (a, b), w = op.outs, op.ins, op.args["w"]
+    (lo, hi, f), (a, b, fi), w = op.outs, op.ins, op.args["w"]
+    ctx.restore_flags(fi)
     ctx.load(RAX, a)
     WIDENING[op.name](ctx.a, w, ctx.rm(b, RCX))
     ctx.a.mov(32, R11, RAX)
@@ -138,7 +139,8 @@ def lower_widening(ctx: Ctx, op: Op) -> None:
 
 
 def lower_imul2(ctx: Ctx, op: Op) -> None:
-    (d, f), (a, b), w = op.outs, op.ins, op.args["w"]
+    (d, f), (a, b, fi), w = op.outs, op.ins, op.args["w"]
+    ctx.restore_flags(fi)
     if isinstance(b, Temp):
         ctx.load(R11, a)
         ctx.a.imul(w, R11, ctx.loc(b))
@@ -148,8 +150,7 @@ def lower_imul2(ctx: Ctx, op: Op) -> None:
 
 
 def lower_divide(ctx: Ctx, op: Op) -> None:
-    (q, r), (hi, lo, divisor), w = op.outs, op.ins, op.args["w"]
-    operand = ctx.rm(divisor, R11)
+    (q, r, f), (hi, lo, divisor, fi), w = op.outs, op.ins, op.args["w"]
     if w == 8:
         ctx.load(RCX, lo)
         ctx.load(RAX, hi)
@@ -158,14 +159,20 @@ def lower_divide(ctx: Ctx, op: Op) -> None:
     else:
         ctx.load(RAX, lo)
         ctx.load(RDX, hi)
-    DIVIDES[op.name](ctx.a, w, operand)
+    ctx.a.mov(32, R11, RAX)
+    ctx.restore_flags(fi)
+    ctx.a.mov(32, RAX, R11)
+    DIVIDES[op.name](ctx.a, w, ctx.rm(divisor, RCX))
+    ctx.a.mov(32, R11, RAX)
+    ctx.capture_flags(f)
     if w == 8:
-        ctx.a.mov(32, RDX, RAX)
+        ctx.a.mov(32, RDX, R11)
         ctx.a.shr(32, RDX, 8)
+        ctx.next_held = None
     if w < 32:
-        ctx.a.movzx(32, w, RAX, RAX)
+        ctx.a.movzx(32, w, R11, R11)
         ctx.a.movzx(32, w, RDX, RDX)
-    ctx.put(q, RAX)
+    ctx.put(q, R11)
     ctx.put(r, RDX)
 
 

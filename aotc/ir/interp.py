@@ -95,6 +95,7 @@ PURE: dict[str, Callable[[list[int], dict], int]] = {
 
 
 def _divide(ins: list[int], w: int, signed: bool) -> list[int]:
+    """Quotient, remainder, and for the flags the input flags value: what the CPU leaves is its own."""
     mask = (1 << w) - 1
     dividend = (ins[0] & mask) << w | ins[1] & mask
     divisor = ins[2] & mask
@@ -105,11 +106,11 @@ def _divide(ins: list[int], w: int, signed: bool) -> list[int]:
         q = abs(n) // abs(d) * (1 if (n < 0) == (d < 0) else -1)
         if not -(1 << (w - 1)) <= q < 1 << (w - 1):
             raise GuestFault(Exit("divide_error"))
-        return [q & mask, (n - q * d) & mask]
+        return [q & mask, (n - q * d) & mask, ins[3]]
     q = dividend // divisor
     if q > mask:
         raise GuestFault(Exit("divide_error"))
-    return [q, dividend % divisor]
+    return [q, dividend % divisor, ins[3]]
 
 
 class _Machine:

@@ -10,8 +10,9 @@ flags value `f` (carry, parity, aux, zero, sign, overflow, as x86 defines them f
 `cc_to_eflags`/`eflags_to_cc` convert between a flags value and EFLAGS bits (CF PF AF ZF SF OF at
 their EFLAGS positions, nothing else). How a flags value is encoded is the backend's choice. An input
 named `fi` is the flags value before the op: the result keeps from it what x86 keeps (inc keeps CF, a
-zero shift count keeps everything). Where `fi` is `None` the op promises not to need it (a shift by a
-constant non-zero count).
+zero shift count keeps everything, and the flags x86 calls undefined after mul/imul/div are whatever the
+host CPU makes of them, which may depend on the flags before). Where `fi` is `None` the op promises not
+to need it (a shift by a constant non-zero count).
 """
 
 from __future__ import annotations
@@ -80,14 +81,15 @@ def _defs() -> list[OpDef]:
     for name in ("bsf_cc", "bsr_cc"):
         op(name, "d f", "old src fi", "w")          # d = old when src is 0
     for name in ("mul_cc", "imul_cc"):
-        op(name, "lo hi f", "a b", "w")             # widening: (hi:lo) = a * b
-    op("imul2_cc", "d f", "a b", "w")               # truncating signed multiply (16/32)
+        op(name, "lo hi f", "a b fi", "w")          # widening: (hi:lo) = a * b
+    op("imul2_cc", "d f", "a b fi", "w")            # truncating signed multiply (16/32)
     op("setcc", "d", "f", "cc")
     op("cc_to_eflags", "d", "f")
     op("eflags_to_cc", "f", "e")
-    # division: dividend (hi:lo) of 2*w bits, divisor d; faults (#DE) on zero or overflow
+    # division: dividend (hi:lo) of 2*w bits, divisor d; faults (#DE) on zero or overflow. x86 leaves
+    # every flag undefined, yet real CPUs set them in their own way: f is what this one leaves
     for name in ("divu", "divs"):
-        op(name, "q r", "hi lo d", "w", SIDE_EFFECTS | CAN_FAULT)
+        op(name, "q r f", "hi lo d fi", "w", SIDE_EFFECTS | CAN_FAULT)
     op("rdtsc", "lo hi", "", "", SIDE_EFFECTS)
     # control
     op("insn_start", "", "", "pc", SIDE_EFFECTS)

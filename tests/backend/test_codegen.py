@@ -134,7 +134,8 @@ def run_cc(m: Machine, name: str, w: int, ins: list[int], fi: int | None = None,
     def build(b: Builder) -> None:
         vals: list = [v if const else b.ld_state(off=REG_OFFSETS[i]) for i, v in enumerate(ins)]
         if "fi" in opdef.ins:
-            vals.append(None if fi is None else b.eflags_to_cc(b.ld_state(off=REG_OFFSETS[7])))
+            absent = fi is None and "fi" in opdef.optional
+            vals.append(None if absent else b.eflags_to_cc(b.ld_state(off=REG_OFFSETS[7])))
         outs = b.emit(name, vals, w=w)
         f = outs[opdef.outs.index("f")]
         for k, t in enumerate(o for o, n in zip(outs, opdef.outs, strict=True) if n != "f"):
@@ -350,7 +351,7 @@ def test_truncating_imul(m: Machine, w: int) -> None:
 
 def run_div(m: Machine, name: str, w: int, hi: int, lo: int, d: int) -> tuple[int, int]:
     def build(b: Builder) -> None:
-        q, r = b.emit(name, [b.ld_state(off=REG_OFFSETS[i]) for i in range(3)], w=w)
+        q, r, _ = b.emit(name, [*(b.ld_state(off=REG_OFFSETS[i]) for i in range(3)), 0], w=w)
         b.st_state(q, off=SCRATCH[0])
         b.st_state(r, off=SCRATCH[1])
         b.exit_tb(reason=0)

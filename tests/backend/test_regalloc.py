@@ -57,7 +57,7 @@ def test_two_outputs_of_one_op_get_distinct_locations_even_if_dead() -> None:
     block = Block(0x1000)
     b = Builder(block)
     x = b.ld_state(off=0)
-    lo, hi, f = b.mul_cc(x, x, w=32)
+    lo, hi, f = b.mul_cc(x, x, 0, w=32)
     b.exit_tb(reason=0)
     alloc = allocate(block)
     assert len({alloc[lo], alloc[hi], alloc[f]}) == 3

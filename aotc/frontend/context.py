@@ -1,0 +1,97 @@
+"""The per-instruction translation context (QEMU's DisasContext): the builder, the capstone instruction
+being lowered, and the small emit helpers every `gen_X` family shares (state access, TB exits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from capstone import CsInsn
+
+from aotc.guest.cpu import OFF_CC, OFF_EIP, REG_OFFSETS, ExitReason
+from aotc.ir.core import Builder, Value
+from aotc.ir.ops import CONDS
+
+MASK32 = 0xFFFFFFFF
+COND = MappingProxyType({name: i for i, name in enumerate(CONDS)})  # brcond/setcond/movcond numbers
+
+
+class Unsupported(Exception):
+    """A decoded instruction (or form of one) that the frontend does not translate."""
+
+
+class Invalid(Exception):
+    """An instruction that raises #UD on a real CPU (ud2, mov cs, bad operand forms): SIGILL."""
+
+
+@dataclass
+class DisasContext:
+    """State while lowering one instruction: `ended` is set once the instruction has closed the TB."""
+
+    b: Builder
+    insn: CsInsn | None
+    pc: int
+    next_pc: int
+    ended: bool = False
+
+    # ---- guest registers and flags (naive: load on every read, store on every write) ----
+
+    def ld_reg(self, r: int) -> Value:
+        """The full 32-bit guest register r."""
+        return self.b.ld_state(off=REG_OFFSETS[r])
+
+    def st_reg(self, r: int, v: Value) -> None:
+        """Write the full 32-bit guest register r."""
+        self.b.st_state(v, off=REG_OFFSETS[r])
+
+    def ld_cc(self) -> Value:
+        """The current opaque flags value."""
+        return self.b.ld_state(off=OFF_CC)
+
+    def st_cc(self, f: Value) -> None:
+        """Replace the flags value."""
+        self.b.st_state(f, off=OFF_CC)
+
+    @property
+    def prefix_rep(self) -> int:
+        """The rep/repne/lock prefix byte (0xf3, 0xf2, 0xf0) or 0."""
+        return self.insn.prefix[0]
+
+    @property
+    def opsize(self) -> int:
+        """The operand size in bytes implied by prefixes (2 with a 0x66 prefix, else 4)."""
+        return 2 if self.insn.prefix[2] == 0x66 else 4
+
+    # ---- ops named by Python keywords ----
+
+    def and_(self, a: Value, b: Value) -> Value:
+        """32-bit and."""
+        return self.b.emit("and", [a, b])[0]
+
+    def or_(self, a: Value, b: Value) -> Value:
+        """32-bit or."""
+        return self.b.emit("or", [a, b])[0]
+
+    def not_(self, a: Value) -> Value:
+        """32-bit not."""
+        return self.b.emit("not", [a])[0]
+
+    # ---- TB exits ----
+
+    def goto_tb(self, slot: int, pc: int) -> None:
+        """Leave the TB for the direct target pc through chaining slot `slot`."""
+        self.b.goto_tb(slot=slot, pc=pc & MASK32)
+        self.ended = True
+
+    def exit_jump(self, target: Value) -> None:
+        """Leave the TB for an indirect target (eip = target, looked up by the dispatcher)."""
+        self.b.st_state(target, off=OFF_EIP)
+        self.b.exit_tb(reason=ExitReason.JUMP)
+        self.ended = True
+
+    def exit_with(self, reason: ExitReason, eip: int) -> None:
+        """Store eip and leave the TB with `reason` for cpu_loop to handle."""
+        self.b.st_state(eip & MASK32, off=OFF_EIP)
+        self.b.exit_tb(reason=reason)
+        self.ended = True

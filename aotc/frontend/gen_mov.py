@@ -1,0 +1,243 @@
+"""Data movement: mov (incl. moffs and segment registers), movzx/movsx, lea, xchg, xadd, cmpxchg,
+cmpxchg8b, bswap, xlatb, setcc/cmovcc, and the stack forms push/pop/enter/leave/pusha/popa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+
+from capstone import x86_const as X
+
+from aotc.frontend.context import COND, DisasContext, Invalid, Unsupported
+from aotc.frontend.operands import (
+    SEG_REGS,
+    address,
+    load,
+    loc,
+    read,
+    read_reg,
+    store,
+    write_reg,
+)
+from aotc.frontend.stack import pop, push
+from aotc.guest.cpu import (
+    CS,
+    EAX,
+    EBP,
+    EBX,
+    ECX,
+    EDX,
+    ESP,
+    OFF_HELPER,
+    SEG_BASE_OFFSETS,
+    SEG_SEL_OFFSETS,
+    ExitReason,
+    Helper,
+)
+from aotc.ir.core import Value
+from aotc.ir.ops import CC_NAMES
+
+SEG_PREFIXES = MappingProxyType({0x64: 4, 0x65: 5})  # fs, gs: indices into SEG_BASE_OFFSETS
+
+
+def cond_code(ctx: DisasContext, stem: str) -> int:
+    """The x86 condition number of a jcc/setcc/cmovcc mnemonic with the given stem ("j", "set", "cmov")."""
+    return CC_NAMES.index(ctx.insn.insn_name()[len(stem):])
+
+
+def load_segment(ctx: DisasContext, seg: int, sel: Value) -> None:
+    """Write a segment selector and leave the TB so Python sets the segment's base (eip = next insn)."""
+    if seg == CS:
+        raise Invalid("load of cs")
+    ctx.b.st_state(ctx.b.ext16u(sel), off=SEG_SEL_OFFSETS[seg])
+    ctx.b.st_state(Helper.LOAD_SEG | (seg << 8), off=OFF_HELPER)
+    ctx.exit_with(ExitReason.HELPER, ctx.next_pc)
+
+
+def gen_mov(ctx: DisasContext) -> None:
+    """mov in all its forms, including to and from segment registers."""
+    ops = ctx.insn.operands
+    if ops[0].type == X.X86_OP_REG and ops[0].reg in SEG_REGS:
+        load_segment(ctx, SEG_REGS[ops[0].reg], read(ctx, 1))
+        return
+    if ops[1].type == X.X86_OP_REG and ops[1].reg in SEG_REGS:
+        store(ctx, loc(ctx, 0), ctx.b.ld_state(off=SEG_SEL_OFFSETS[SEG_REGS[ops[1].reg]]))
+        return
+    dst = loc(ctx, 0)
+    store(ctx, dst, read(ctx, 1, size=dst.size))
+
+
+def gen_movx(ctx: DisasContext) -> None:
+    """movzx / movsx: extend a narrower source into the destination register."""
+    store(ctx, loc(ctx, 0), read(ctx, 1, signed=ctx.insn.insn_name() == "movsx"))
+
+
+def gen_lea(ctx: DisasContext) -> None:
+    """lea: the effective address, without any segment base."""
+    store(ctx, loc(ctx, 0), address(ctx, ctx.insn.operands[1].mem, with_segment=False))
+
+
+def gen_xchg(ctx: DisasContext) -> None:
+    """xchg: swap two operands."""
+    a, b = loc(ctx, 0), loc(ctx, 1)
+    va, vb = load(ctx, a), load(ctx, b)
+    store(ctx, a, vb)
+    store(ctx, b, va)
+
+
+def gen_xadd(ctx: DisasContext) -> None:
+    """xadd dst, src: src = dst; dst = dst + src (flags of the add); the destination is written last."""
+    dst, src = loc(ctx, 0), loc(ctx, 1)
+    vd = load(ctx, dst)
+    s, f = ctx.b.add_cc(vd, load(ctx, src), w=dst.bits)
+    store(ctx, src, vd)
+    store(ctx, dst, s)
+    ctx.st_cc(f)
+
+
+def gen_cmpxchg(ctx: DisasContext) -> None:
+    """cmpxchg dst, src: if acc == dst then dst = src else acc = dst; flags of cmp acc, dst.
+
+    The accumulator always ends up equal to the old dst; memory is always written (as the CPU does).
+    """
+    dst, src = loc(ctx, 0), loc(ctx, 1)
+    acc = {1: X.X86_REG_AL, 2: X.X86_REG_AX, 4: X.X86_REG_EAX}[dst.size]
+    va = read_reg(ctx, acc)
+    vd = load(ctx, dst)
+    _, f = ctx.b.sub_cc(va, vd, w=dst.bits)
+    new = ctx.b.movcond(va, vd, load(ctx, src), vd, cond=COND["eq"])
+    if dst.kind == "mem":
+        store(ctx, dst, new)
+        write_reg(ctx, acc, vd)
+    else:
+        write_reg(ctx, acc, vd)
+        store(ctx, dst, new)
+    ctx.st_cc(f)
+
+
+def gen_cmpxchg8b(ctx: DisasContext) -> None:
+    """cmpxchg8b m64: compare edx:eax with m64; equal: m64 = ecx:ebx, else edx:eax = m64. Only ZF changes."""
+    b = ctx.b
+    addr = address(ctx, ctx.insn.operands[0].mem)
+    addr_hi = b.add(addr, 4)
+    lo, hi = b.ld(addr, size=4, signed=0), b.ld(addr_hi, size=4, signed=0)
+    eq_lo = b.setcond(lo, ctx.ld_reg(EAX), cond=COND["eq"])
+    eq = ctx.and_(eq_lo, b.setcond(hi, ctx.ld_reg(EDX), cond=COND["eq"]))
+    b.st(b.movcond(eq, 0, ctx.ld_reg(EBX), lo, cond=COND["ne"]), addr, size=4)
+    b.st(b.movcond(eq, 0, ctx.ld_reg(ECX), hi, cond=COND["ne"]), addr_hi, size=4)
+    ctx.st_reg(EAX, lo)
+    ctx.st_reg(EDX, hi)
+    eflags = ctx.and_(b.cc_to_eflags(ctx.ld_cc()), ~0x40 & 0xFFFFFFFF)
+    ctx.st_cc(b.eflags_to_cc(ctx.or_(eflags, b.shl(eq, 6))))
+
+
+def gen_bswap(ctx: DisasContext) -> None:
+    """bswap r32."""
+    if ctx.insn.operands[0].size != 4:
+        raise Unsupported("16-bit bswap")
+    store(ctx, loc(ctx, 0), ctx.b.bswap(read(ctx, 0)))
+
+
+def gen_xlat(ctx: DisasContext) -> None:
+    """xlatb: al = [ebx + al] (ds or an fs/gs override)."""
+    b = ctx.b
+    addr = b.add(ctx.ld_reg(EBX), read_reg(ctx, X.X86_REG_AL))
+    seg = SEG_PREFIXES.get(ctx.insn.prefix[1])
+    if seg is not None:
+        addr = b.add(addr, b.ld_state(off=SEG_BASE_OFFSETS[seg]))
+    write_reg(ctx, X.X86_REG_AL, b.ld(addr, size=1, signed=0))
+
+
+def gen_setcc(ctx: DisasContext) -> None:
+    """setcc r/m8."""
+    store(ctx, loc(ctx, 0), ctx.b.setcc(ctx.ld_cc(), cc=cond_code(ctx, "set")))
+
+
+def gen_cmov(ctx: DisasContext) -> None:
+    """cmovcc: the source is always read (a memory source always loads)."""
+    dst = loc(ctx, 0)
+    src = read(ctx, 1)
+    c = ctx.b.setcc(ctx.ld_cc(), cc=cond_code(ctx, "cmov"))
+    store(ctx, dst, ctx.b.movcond(c, 0, src, load(ctx, dst), cond=COND["ne"]))
+
+
+def gen_push(ctx: DisasContext) -> None:
+    """push r/m/imm/sreg; an esp-relative operand is read before the decrement."""
+    op = ctx.insn.operands[0]
+    if op.type == X.X86_OP_REG and op.reg in SEG_REGS:
+        push(ctx, ctx.b.ld_state(off=SEG_SEL_OFFSETS[SEG_REGS[op.reg]]), ctx.opsize)
+        return
+    size = ctx.opsize if op.type == X.X86_OP_IMM else op.size
+    push(ctx, read(ctx, 0, size=size), size)
+
+
+def gen_pop(ctx: DisasContext) -> None:
+    """pop r/m/sreg; a memory operand's address is computed after the increment."""
+    op = ctx.insn.operands[0]
+    if op.type == X.X86_OP_REG and op.reg in SEG_REGS:
+        load_segment(ctx, SEG_REGS[op.reg], pop(ctx, ctx.opsize))
+        return
+    v = pop(ctx, op.size)
+    store(ctx, loc(ctx, 0), v)
+
+
+def gen_enter(ctx: DisasContext) -> None:
+    """enter imm16, 0: push ebp; ebp = esp; esp -= imm16 (nesting levels are not translated)."""
+    frame_size = ctx.insn.operands[0].imm & 0xFFFF
+    if ctx.insn.operands[1].imm & 31 or ctx.opsize != 4:
+        raise Unsupported("enter with a nesting level or 16-bit operands")
+    push(ctx, ctx.ld_reg(EBP))
+    frame = ctx.ld_reg(ESP)
+    ctx.st_reg(EBP, frame)
+    ctx.st_reg(ESP, ctx.b.sub(frame, frame_size))
+
+
+def gen_leave(ctx: DisasContext) -> None:
+    """leave: esp = ebp; pop ebp."""
+    ctx.st_reg(ESP, ctx.ld_reg(EBP))
+    write_reg(ctx, X.X86_REG_BP if ctx.opsize == 2 else X.X86_REG_EBP, pop(ctx, ctx.opsize))
+
+
+def gen_pusha(ctx: DisasContext) -> None:
+    """pushal: push eax, ecx, edx, ebx, the original esp, ebp, esi, edi."""
+    esp = ctx.ld_reg(ESP)
+    for r in range(8):
+        ctx.b.st(esp if r == ESP else ctx.ld_reg(r), ctx.b.sub(esp, 4 * (r + 1)), size=4)
+    ctx.st_reg(ESP, ctx.b.sub(esp, 32))
+
+
+def gen_popa(ctx: DisasContext) -> None:
+    """popal: pop edi, esi, ebp, (skip esp), ebx, edx, ecx, eax."""
+    esp = ctx.ld_reg(ESP)
+    for r in range(8):
+        if r != ESP:
+            ctx.st_reg(r, ctx.b.ld(ctx.b.add(esp, 28 - 4 * r), size=4, signed=0))
+    ctx.st_reg(ESP, ctx.b.add(esp, 32))
+
+
+def _cc_handlers(stem: str, gen: Callable[[DisasContext], None]) -> dict[str, Callable[[DisasContext], None]]:
+    return {stem + cc: gen for cc in CC_NAMES}
+
+
+HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType({
+    "mov": gen_mov,
+    "movabs": gen_mov,
+    "movzx": gen_movx,
+    "movsx": gen_movx,
+    "lea": gen_lea,
+    "xchg": gen_xchg,
+    "xadd": gen_xadd,
+    "cmpxchg": gen_cmpxchg,
+    "cmpxchg8b": gen_cmpxchg8b,
+    "bswap": gen_bswap,
+    "xlatb": gen_xlat,
+    "push": gen_push,
+    "pop": gen_pop,
+    "enter": gen_enter,
+    "leave": gen_leave,
+    "pushal": gen_pusha,
+    "popal": gen_popa,
+    **_cc_handlers("set", gen_setcc),
+    **_cc_handlers("cmov", gen_cmov),
+})

@@ -1,0 +1,132 @@
+"""The TB loop: decode guest instructions with capstone and lower each through the dispatch table until a
+control transfer, a page change, max_insns, or an instruction that cannot be translated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from capstone import CS_ARCH_X86, CS_MODE_32, Cs, CsInsn
+
+from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_string
+from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
+from aotc.guest.cpu import ExitReason
+from aotc.ir.core import Block, Builder
+
+MAX_INSN_LEN = 15
+PAGE_MASK = ~0xFFF
+
+DISPATCH: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType({
+    **gen_alu.HANDLERS,
+    **gen_mov.HANDLERS,
+    **gen_control.HANDLERS,
+    **gen_string.HANDLERS,
+    **gen_bits.HANDLERS,
+    **gen_misc.HANDLERS,
+})
+
+
+class FetchError(Exception):
+    """Not even the first instruction's bytes could be fetched."""
+
+    def __init__(self, pc: int) -> None:
+        super().__init__(f"cannot fetch guest code at {pc:#x}")
+        self.pc = pc
+
+
+@dataclass
+class TranslatedBlock:
+    """The IR of one TB and the guest bytes it covers; insns = (addr, bytes, text) for `-d in_asm`."""
+
+    block: Block
+    pc: int
+    size: int
+    ninsns: int
+    insns: list[tuple[int, bytes, str]]
+
+
+def _decoder() -> Cs:
+    md = Cs(CS_ARCH_X86, CS_MODE_32)
+    md.detail = True
+    return md
+
+
+def _decode(md: Cs, fetch: Callable[[int, int], bytes], pc: int) -> tuple[CsInsn | None, bytes, bool]:
+    """Decode one instruction at pc: (insn or None, fetched bytes, whether the bytes ran out first).
+
+    Undecodable bytes are invalid only if they stay undecodable when padded to the longest instruction.
+    """
+    code = fetch(pc, MAX_INSN_LEN)
+    insn = next(md.disasm(code, pc, 1), None) if code else None
+    truncated = not code
+    if insn is None and code and len(code) < MAX_INSN_LEN:
+        truncated = next(md.disasm(code.ljust(MAX_INSN_LEN, b"\0"), pc, 1), None) is not None
+    return insn, code, truncated
+
+
+def _lower(b: Builder, insn: CsInsn) -> DisasContext:
+    """Emit the IR of one instruction; raise Invalid or Unsupported (leaving the block as it was)."""
+    handler = DISPATCH.get(insn.insn_name())
+    if handler is None:
+        raise Unsupported(insn.insn_name())
+    ctx = DisasContext(b, insn, insn.address, (insn.address + insn.size) & MASK32)
+    mark = len(b.block.ops)
+    b.insn_start(pc=insn.address)
+    try:
+        handler(ctx)
+    except (Invalid, Unsupported):
+        del b.block.ops[mark:]
+        raise
+    return ctx
+
+
+def _fault_block(b: Builder, pc: int, reason: ExitReason) -> None:
+    """A whole TB that stops at pc with SIGILL or UNSUPPORTED."""
+    b.insn_start(pc=pc)
+    DisasContext(b, None, pc, pc).exit_with(reason, pc)
+
+
+def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int = 512) -> TranslatedBlock:
+    """Translate the TB starting at guest pc into IR."""
+    md = _decoder()
+    block = Block(pc)
+    b = Builder(block)
+    insns: list[tuple[int, bytes, str]] = []
+    cur = pc
+    while True:
+        insn, code, truncated = _decode(md, fetch, cur)
+        if truncated and not insns:
+            raise FetchError(pc)
+        reason = None
+        if truncated:
+            b.goto_tb(slot=0, pc=cur)
+            break
+        if insn is None:
+            reason = ExitReason.SIGILL
+        else:
+            try:
+                ctx = _lower(b, insn)
+            except Invalid:
+                reason = ExitReason.SIGILL
+            except Unsupported:
+                reason = ExitReason.UNSUPPORTED
+        if reason is not None:
+            if insns:
+                b.goto_tb(slot=0, pc=cur)
+                break
+            _fault_block(b, pc, reason)
+            size = insn.size if insn is not None else 1
+            text = f"{insn.mnemonic} {insn.op_str}".strip() if insn is not None else "(bad)"
+            insns.append((pc, bytes(code[:size]), text))
+            cur = pc + size
+            break
+        insns.append((cur, bytes(insn.bytes), f"{insn.mnemonic} {insn.op_str}".strip()))
+        cur = (cur + insn.size) & MASK32
+        if ctx.ended:
+            break
+        if len(insns) >= max_insns or (cur & PAGE_MASK) != (pc & PAGE_MASK):
+            b.goto_tb(slot=0, pc=cur)
+            break
+    return TranslatedBlock(block, pc, (cur - pc) & MASK32, len(insns), insns)
