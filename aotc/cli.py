@@ -53,10 +53,11 @@ def run(
 ) -> None:
     """Run PROGRAM under aotc; options come before PROGRAM, everything after it goes to the guest."""
     from aotc.exec.runner import GuestRun
+    from aotc.loader import LoadError
 
     try:
         guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace)
-    except (OSError, ValueError) as e:
+    except (LoadError, OSError, ValueError) as e:
         fail(str(e))
     t0 = time.perf_counter()
     outcome = guest.run()

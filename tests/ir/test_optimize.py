@@ -374,7 +374,8 @@ class _Gen:
         elif r.random() < 0.7:
             ins = f"{v(avail)}, {v(avail)}, {v(avail)}, {v(avail)}"
             q, rem, f = self.out(avail), self.out(avail), self.out(avail)
-            self.lines.append(f"{q}, {rem}, {f} = {r.choice(('divu', 'divs'))} {ins}, w={r.choice((8, 16, 32))}")
+            op = r.choice(('divu', 'divs'))
+            self.lines.append(f"{q}, {rem}, {f} = {op} {ins}, w={r.choice((8, 16, 32))}")
         else:
             self.lines.append(f"exit_tb reason={r.randrange(4)}")
 
