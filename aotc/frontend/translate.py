@@ -4,6 +4,7 @@ control transfer, a page change, max_insns, or an instruction that cannot be tra
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -47,7 +48,9 @@ class TranslatedBlock:
     insns: list[tuple[int, bytes, str]]
 
 
+@functools.cache
 def _decoder() -> Cs:
+    """One capstone decoder for the process: making one costs as much as decoding a block."""
     md = Cs(CS_ARCH_X86, CS_MODE_32)
     md.detail = True
     return md

@@ -1,0 +1,27 @@
+"""What loading a program produces, and the one error every bad input becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LoadError(Exception):
+    """A program aotc cannot load; the message is one line, printed as `aotc: <message>`."""
+
+
+@dataclass
+class LoadedProgram:
+    """The guest program in memory: where to start, its stack, its heap start and its headers."""
+
+    entry: int
+    esp: int
+    brk: int
+    exe_path: str
+    """The absolute path of the program file (what /proc/self/exe names)."""
+    phdr: int
+    phnum: int
+    stack_low: int
+    stack_top: int
+    auxv: list[tuple[int, int]] = field(default_factory=list)
+    segments: list[tuple[int, int, int]] = field(default_factory=list)
+    """The PT_LOAD mappings as (page-aligned start, page-aligned size, guest prot)."""
