@@ -340,12 +340,10 @@ class Asm(Assembler):
         """Call the address in a register or memory (FF /2)."""
         self._op("call", 64, _loc(target))
 
-    def jmp_rel32_placeholder(self) -> int:
-        """Emit E9 00000000 and return the offset of its displacement, for later chaining."""
-        self._buf += b"\xe9"
-        at = self.pos
-        self._buf += bytes(4)
-        return at
+    def lea_rip(self, dst: int, label: Label) -> None:
+        """dst = the host address of `label`, RIP-relative and so position independent (64-bit lea)."""
+        r = Reg(dst)
+        self._rel32(bytes((0x48 | (r >> 3) << 2, 0x8D, (r & 7) << 3 | 5)), label)
 
     def push(self, reg: int) -> None:
         """Push a 64-bit register."""

@@ -6,6 +6,7 @@ context they share (operand locations, scratch moves, flags save/restore) and th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aotc.backend import lower_alu, lower_cc, lower_ctl
@@ -56,6 +57,8 @@ class Ctx:
         self.a = Asm()
         self.alloc = alloc
         self.index = 0
+        self.insn_pc = 0                                # guest pc of the instruction being lowered
+        self.cold: list[Callable[[], None]] = []        # out-of-line paths, emitted after the block
         self.labels: dict[Label, AsmLabel] = {}
         self.exits: list[TBExit] = []
         self.insn_offsets: list[tuple[int, int]] = []
@@ -87,6 +90,14 @@ class Ctx:
         if isinstance(v, Temp):
             return self.loc(v)
         self.a.mov(32, scratch, v & mask(32))
+        return scratch
+
+    def work_reg(self, t: Temp, scratch: HostReg, *read_later: object) -> HostReg:
+        """The register to compute t in: its own, unless t is spilled or that register is one of the
+        operands `read_later` (read after the first write), in which case `scratch`."""
+        where = self.loc(t)
+        if isinstance(where, HostReg) and where not in [x for x in read_later if isinstance(x, HostReg)]:
+            return where
         return scratch
 
     def is_live(self, t: Temp) -> bool:
@@ -132,8 +143,9 @@ class Ctx:
         if self.is_live(f):
             self.a.lahf()
             self.a.setcc(0, RAX)
-            self.a.movzx(32, 16, RAX, RAX)
-            self.put(f, RAX)
+            r = self.work_reg(f, RAX)
+            self.a.movzx(32, 16, r, RAX)
+            self.put(f, r)
         self.next_held = f
 
 
@@ -152,4 +164,6 @@ def compile_block(block: Block) -> HostCode:
     for i, op in enumerate(block.ops):
         ctx.begin(i)
         LOWER[op.name](ctx, op)
+    for emit_cold in ctx.cold:
+        emit_cold()
     return HostCode(ctx.a.code(), ctx.exits, ctx.insn_offsets)

@@ -25,9 +25,7 @@ EXTEND = {"ext8s": (Asm.movsx, 8), "ext8u": (Asm.movzx, 8), "ext16s": (Asm.movsx
 
 def target(ctx: Ctx, d: Temp, src: object = None) -> HostReg:
     """Where to compute d: its own register, or rax if d is spilled or its register is the operand `src`."""
-    where = ctx.loc(d)
-    clash = isinstance(src, HostReg | Mem) and src == where
-    return where if isinstance(where, HostReg) and not clash else RAX
+    return ctx.work_reg(d, RAX, src)
 
 
 def two_address(ctx: Ctx, op: Op, emit: Callable[[HostReg, object], None], src: object) -> None:
@@ -39,18 +37,61 @@ def two_address(ctx: Ctx, op: Op, emit: Callable[[HostReg, object], None], src: 
     ctx.put(d, r)
 
 
+def in_place_on_b(ctx: Ctx, op: Op) -> bool:
+    """Whether d lives in b's register (b dies here) while a is elsewhere: then `op d, a` computes a
+    commutative op without a scratch register."""
+    d, (a, b) = op.outs[0], op.ins
+    return isinstance(b, Temp) and a != b and ctx.loc(d) == ctx.loc(b) and isinstance(ctx.loc(d), HostReg)
+
+
 def lower_mov(ctx: Ctx, op: Op) -> None:
     ctx.assign(op.outs[0], op.ins[0])
     ctx.next_held = ctx.held
 
 
+def signed32(v: int) -> int:
+    """A 32-bit constant as the signed displacement that adds the same modulo 2^32."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def lower_lea(ctx: Ctx, op: Op) -> bool:
+    """add/sub into a register other than a's, with a in a register and b a constant or (add) another
+    register: one `lea d, [a + b]` (32-bit, so it wraps like add). Whether it applied."""
+    d, (a, b) = op.outs[0], op.ins
+    r, x, y = ctx.loc(d), ctx.opnd(a), ctx.opnd(b)
+    if op.name not in ("add", "sub") or not isinstance(r, HostReg) or not isinstance(x, HostReg) or r == x:
+        return False
+    if isinstance(b, int):
+        ctx.a.lea(32, r, Mem(x, disp=signed32(-b if op.name == "sub" else b)))
+    elif op.name == "add" and isinstance(y, HostReg) and r != y:
+        ctx.a.lea(32, r, Mem(x, index=y))
+    else:
+        return False
+    return True
+
+
 def lower_binary(ctx: Ctx, op: Op) -> None:
     fn = BINARY[op.name]
-    two_address(ctx, op, lambda r, s: fn(ctx.a, 32, r, s), ctx.opnd(op.ins[1]))
+    d, (a, b) = op.outs[0], op.ins
+    if lower_lea(ctx, op):
+        return
+    if in_place_on_b(ctx, op):
+        r = ctx.loc(d)
+        if op.name == "sub":
+            ctx.a.neg(32, r)
+            ctx.a.add(32, r, ctx.opnd(a))
+        else:
+            fn(ctx.a, 32, r, ctx.opnd(a))
+        return
+    two_address(ctx, op, lambda r, s: fn(ctx.a, 32, r, s), ctx.opnd(b))
 
 
 def lower_mul(ctx: Ctx, op: Op) -> None:
     d, (a, b) = op.outs[0], op.ins
+    if in_place_on_b(ctx, op) and isinstance(a, Temp):
+        ctx.a.imul(32, ctx.loc(d), ctx.loc(a))
+        return
     if isinstance(b, Temp):
         two_address(ctx, op, lambda r, s: ctx.a.imul(32, r, s), ctx.loc(b))
         return

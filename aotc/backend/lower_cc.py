@@ -1,8 +1,9 @@
 """Lowering of the condition-code ops: each runs the guest's own instruction at width w on scratch
 registers and captures the host flags (see `aotc.backend.flags`), so every flag is exact.
 
-Scratch use: r11 holds the result, rcx a count or second operand, rdx a second register operand, rax
-the flags. Multi-output ops write their outputs only after reading every input.
+Results are computed in the output's own register when that clobbers no input still to be read, else
+in r11; rcx holds a count or second operand, rdx a second register operand, rax the flags. Multi-output
+ops write their outputs only after reading every input.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ BIT_TESTS = {"bt_cc": Asm.bt, "bts_cc": Asm.bts, "btr_cc": Asm.btr, "btc_cc": As
 BIT_SCANS = {"bsf_cc": Asm.bsf, "bsr_cc": Asm.bsr}
 WIDENING = {"mul_cc": Asm.mul, "imul_cc": Asm.imul1}
 DIVIDES = {"divu": Asm.div, "divs": Asm.idiv}
+COMPARES = {"sub_cc": Asm.cmp, "and_cc": Asm.test}
 
 
 def wmask(w: int) -> int:
@@ -48,76 +50,110 @@ def count_operand(ctx: Ctx, cnt: Value) -> HostReg | int:
     return cnt & 31
 
 
-def finish(ctx: Ctx, d: Temp | None, f: Temp, w: int) -> None:
-    """Capture the host flags into f, then store r11 (zero-extended from w bits) into d."""
-    if d is not None and w < 32:
-        ctx.a.movzx(32, w, R11, R11)
+def finish(ctx: Ctx, r: HostReg, d: Temp | None, f: Temp, w: int) -> None:
+    """Capture the host flags into f, then store r (zero-extended from w bits) into d."""
+    if d is not None and w < 32 and ctx.is_live(d):
+        ctx.a.movzx(32, w, r, r)
     ctx.capture_flags(f)
     if d is not None:
-        ctx.put(d, R11)
+        ctx.put(d, r)
+
+
+def operand_reg(ctx: Ctx, v: Value) -> HostReg:
+    """A register holding v to run a read-only op on: its own, or r11."""
+    where = ctx.opnd(v)
+    if isinstance(where, HostReg):
+        return where
+    ctx.load(R11, v)
+    return R11
+
+
+def lower_compare(ctx: Ctx, op: Op) -> bool:
+    """sub_cc / and_cc whose result is dead: `cmp` / `test` on the operands in place. Whether it applied."""
+    if op.name not in COMPARES or ctx.is_live(op.outs[0]):
+        return False
+    (a, b), w = op.ins, op.args["w"]
+    src = src_w(ctx, b, w)
+    x = ctx.opnd(a)
+    if isinstance(src, Mem) or not isinstance(a, Temp):
+        x = operand_reg(ctx, a)
+    COMPARES[op.name](ctx.a, w, x, src)
+    ctx.capture_flags(op.outs[1])
+    return True
 
 
 def lower_arith(ctx: Ctx, op: Op) -> None:
+    if lower_compare(ctx, op):
+        return
     (d, f), (a, b, *fi), w = op.outs, op.ins, op.args["w"]
-    ctx.load(R11, a)
-    src = src_w(ctx, b, w)
     if fi:
         ctx.restore_flags(fi[0])
-    ARITH[op.name](ctx.a, w, R11, src)
-    finish(ctx, d, f, w)
+    src = src_w(ctx, b, w)
+    r = ctx.work_reg(d, R11, src)
+    ctx.load(r, a)
+    ARITH[op.name](ctx.a, w, r, src)
+    finish(ctx, r, d, f, w)
 
 
 def lower_unary(ctx: Ctx, op: Op) -> None:
     (d, f), (a, *fi), w = op.outs, op.ins, op.args["w"]
-    ctx.load(R11, a)
     if fi:
         ctx.restore_flags(fi[0])
-    UNARY[op.name](ctx.a, w, R11)
-    finish(ctx, d, f, w)
+    r = ctx.work_reg(d, R11)
+    ctx.load(r, a)
+    UNARY[op.name](ctx.a, w, r)
+    finish(ctx, r, d, f, w)
 
 
 def lower_shift(ctx: Ctx, op: Op) -> None:
     (d, f), (a, cnt, fi), w = op.outs, op.ins, op.args["w"]
-    ctx.load(R11, a)
-    count = count_operand(ctx, cnt)
     if fi is not None:
         ctx.restore_flags(fi)
-    SHIFTS[op.name](ctx.a, w, R11, count)
-    finish(ctx, d, f, w)
+    count = count_operand(ctx, cnt)
+    r = ctx.work_reg(d, R11)
+    ctx.load(r, a)
+    SHIFTS[op.name](ctx.a, w, r, count)
+    finish(ctx, r, d, f, w)
 
 
 def lower_double_shift(ctx: Ctx, op: Op) -> None:
     (d, f), (a, b, cnt, fi), w = op.outs, op.ins, op.args["w"]
-    ctx.load(R11, a)
-    ctx.load(RDX, b)
-    count = count_operand(ctx, cnt)
     if fi is not None:
         ctx.restore_flags(fi)
-    DOUBLE_SHIFTS[op.name](ctx.a, w, R11, RDX, count)
-    finish(ctx, d, f, w)
+    ctx.load(RDX, b)
+    count = count_operand(ctx, cnt)
+    r = ctx.work_reg(d, R11)
+    ctx.load(r, a)
+    DOUBLE_SHIFTS[op.name](ctx.a, w, r, RDX, count)
+    finish(ctx, r, d, f, w)
 
 
 def lower_bit_test(ctx: Ctx, op: Op) -> None:
     (a, bit, fi), w = op.ins, op.args["w"]
     d, f = (None, op.outs[0]) if op.name == "bt_cc" else op.outs
-    ctx.load(R11, a)
+    ctx.restore_flags(fi)
     if isinstance(bit, Temp):
         ctx.load(RCX, bit)
         index: HostReg | int = RCX
     else:
         index = bit & (w - 1)
-    ctx.restore_flags(fi)
-    BIT_TESTS[op.name](ctx.a, w, R11, index)
-    finish(ctx, d, f, w)
+    if d is None:
+        r = operand_reg(ctx, a)
+    else:
+        r = ctx.work_reg(d, R11)
+        ctx.load(r, a)
+    BIT_TESTS[op.name](ctx.a, w, r, index)
+    finish(ctx, r, d, f, w)
 
 
 def lower_bit_scan(ctx: Ctx, op: Op) -> None:
     (d, f), (old, src, fi), w = op.outs, op.ins, op.args["w"]
-    ctx.load(R11, old)
-    operand = ctx.rm(src, RCX)
     ctx.restore_flags(fi)
-    BIT_SCANS[op.name](ctx.a, w, R11, operand)
-    finish(ctx, d, f, w)
+    operand = ctx.rm(src, RCX)
+    r = ctx.work_reg(d, R11, operand)
+    ctx.load(r, old)
+    BIT_SCANS[op.name](ctx.a, w, r, operand)
+    finish(ctx, r, d, f, w)
 
 
 def lower_widening(ctx: Ctx, op: Op) -> None:
@@ -142,11 +178,13 @@ def lower_imul2(ctx: Ctx, op: Op) -> None:
     (d, f), (a, b, fi), w = op.outs, op.ins, op.args["w"]
     ctx.restore_flags(fi)
     if isinstance(b, Temp):
-        ctx.load(R11, a)
-        ctx.a.imul(w, R11, ctx.loc(b))
+        r = ctx.work_reg(d, R11, ctx.loc(b))
+        ctx.load(r, a)
+        ctx.a.imul(w, r, ctx.loc(b))
     else:
-        ctx.a.imul3(w, R11, ctx.rm(a, R11), b & wmask(w))
-    finish(ctx, d, f, w)
+        r = ctx.work_reg(d, R11)
+        ctx.a.imul3(w, r, ctx.rm(a, r), b & wmask(w))
+    finish(ctx, r, d, f, w)
 
 
 def lower_divide(ctx: Ctx, op: Op) -> None:

@@ -11,15 +11,25 @@ from typing import TYPE_CHECKING
 
 from aotc.backend.asm import RAX, RCX, Mem
 from aotc.backend.asm import Reg as HostReg
+from aotc.backend.jmpcache import JMP_CACHE_ENTRIES, JMP_CACHE_ENTRY_LOG2, JMP_CACHE_SHIFT
 from aotc.backend.lower_alu import COND_CC, compare
 from aotc.backend.prologue import ENV_REG, GUEST_BASE_REG
-from aotc.guest.cpu import OFF_EIP, OFF_EPILOGUE, ExitReason
+from aotc.guest.cpu import (
+    OFF_CODE_PAGES,
+    OFF_EIP,
+    OFF_EPILOGUE,
+    OFF_EXIT_SITE,
+    OFF_HELPER,
+    OFF_JMP_CACHE,
+    ExitReason,
+)
 from aotc.ir.core import Op, Temp, Value
 
 if TYPE_CHECKING:
     from aotc.backend.codegen import Ctx
 
 EPILOGUE = Mem(ENV_REG, disp=OFF_EPILOGUE)
+CHAIN_PATCH_SIZE = 5
 
 
 def keep_flags(ctx: Ctx) -> None:
@@ -50,14 +60,33 @@ def lower_ld(ctx: Ctx, op: Op) -> None:
 
 
 def lower_st(ctx: Ctx, op: Op) -> None:
+    """Check the page's code byte (self-modifying code), then store. Clobbers the host flags."""
     (v, addr), w = op.ins, 8 * op.args["size"]
     mem = guest_mem(ctx, addr)
+    check_code_page(ctx, mem.index)
     src = ctx.opnd(v, w)
     if isinstance(src, Mem):
         ctx.a.mov(32, RCX, src)
         src = RCX
     ctx.a.mov(w, mem, src)
-    keep_flags(ctx)
+
+
+def check_code_page(ctx: Ctx, addr: HostReg) -> None:
+    """If guest address `addr` lies in (or just before) a page holding translated code, leave the TB
+    before the store with ExitReason.SMC, eip = this instruction and `helper` = the address."""
+    a, pc, smc = ctx.a, ctx.insn_pc, ctx.a.label()
+    a.mov(32, RCX, addr)
+    a.shr(32, RCX, 12)
+    a.cmp(8, Mem(ENV_REG, index=RCX, disp=OFF_CODE_PAGES), 0)
+    a.jcc(5, smc)
+
+    def cold() -> None:
+        a.bind(smc)
+        a.mov(32, Mem(ENV_REG, disp=OFF_HELPER), addr)
+        a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
+        leave(ctx, ExitReason.SMC)
+
+    ctx.cold.append(cold)
 
 
 def lower_ld_state(ctx: Ctx, op: Op) -> None:
@@ -79,6 +108,7 @@ def lower_st_state(ctx: Ctx, op: Op) -> None:
 
 
 def lower_insn_start(ctx: Ctx, op: Op) -> None:
+    ctx.insn_pc = op.args["pc"]
     ctx.insn_offsets.append((ctx.a.pos, op.args["pc"]))
     keep_flags(ctx)
 
@@ -110,9 +140,15 @@ def leave(ctx: Ctx, value: int) -> None:
 
 
 def lower_goto_tb(ctx: Ctx, op: Op) -> None:
+    """eip = pc, then leave, telling the dispatcher where from. Chaining overwrites the first
+    CHAIN_PATCH_SIZE bytes of the sequence (the 8-byte eip store) with a `jmp rel32` to the next TB."""
     slot, pc = op.args["slot"], op.args["pc"]
+    site = ctx.a.label()
+    ctx.a.bind(site)
     offset = ctx.a.pos
     ctx.a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
+    ctx.a.lea_rip(RCX, site)
+    ctx.a.mov(64, Mem(ENV_REG, disp=OFF_EXIT_SITE), RCX)
     leave(ctx, ExitReason.JUMP | (slot + 1) << 8)
     ctx.add_exit(slot, pc, offset)
 
@@ -121,8 +157,26 @@ def lower_exit_tb(ctx: Ctx, op: Op) -> None:
     leave(ctx, op.args["reason"])
 
 
+def lower_lookup_and_goto_ptr(ctx: Ctx, op: Op) -> None:
+    """Jump through the jump cache (guest pc -> host code), or leave with JUMP on a miss."""
+    miss = ctx.a.label()
+    ctx.load(RAX, op.ins[0])
+    ctx.a.mov(32, RCX, RAX)
+    ctx.a.shr(32, RCX, JMP_CACHE_SHIFT)
+    ctx.a.xor(32, RCX, RAX)
+    ctx.a.and_(32, RCX, JMP_CACHE_ENTRIES - 1)
+    ctx.a.shl(32, RCX, JMP_CACHE_ENTRY_LOG2)
+    ctx.a.add(64, RCX, Mem(ENV_REG, disp=OFF_JMP_CACHE))
+    ctx.a.cmp(32, RAX, Mem(RCX))
+    ctx.a.jcc(5, miss)
+    ctx.a.jmp(Mem(RCX, disp=8))
+    ctx.a.bind(miss)
+    leave(ctx, ExitReason.JUMP)
+
+
 LOWER: dict[str, Callable[[Ctx, Op], None]] = {
     "ld": lower_ld, "st": lower_st, "ld_state": lower_ld_state, "st_state": lower_st_state,
     "insn_start": lower_insn_start, "label": lower_label, "br": lower_br, "brcond": lower_brcond,
     "brcc": lower_brcc, "goto_tb": lower_goto_tb, "exit_tb": lower_exit_tb,
+    "lookup_and_goto_ptr": lower_lookup_and_goto_ptr,
 }

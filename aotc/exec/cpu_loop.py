@@ -36,25 +36,42 @@ class CpuLoop:
             ExitReason.JUMP: lambda: None,
             ExitReason.SYSCALL: self._syscall,
             ExitReason.HELPER: self._helper,
-            ExitReason.SIGILL: self._kill(signal.SIGILL),
+            ExitReason.SIGILL: self._trap(signal.SIGILL, 0),
             ExitReason.UNSUPPORTED: self._unsupported,
-            ExitReason.SIGSEGV: self._kill(signal.SIGSEGV),
-            ExitReason.SIGTRAP: self._kill(signal.SIGTRAP),
+            ExitReason.SIGSEGV: self._trap(signal.SIGSEGV, 0),
+            ExitReason.SIGTRAP: self._trap(signal.SIGTRAP, 0),
             ExitReason.FAULT: self._fault,
+            ExitReason.SMC: self._smc,
         }
+        self.once = False
 
     def run(self) -> None:
         """Run until the guest exits (GuestExit) or dies (GuestKilled)."""
         engine, cpu, stats, handlers = self.engine, self.cpu, self.engine.stats, self.handlers
         engine.attach(cpu)
+        chain_from: tuple[int, int, int] | None = None
         while True:
             try:
-                tb = engine.lookup(cpu.eip)
+                tb = engine.translate(cpu.eip, once=True) if self.once else engine.lookup(cpu.eip)
             except FetchError as e:
                 raise GuestKilled(signal.SIGSEGV) from e
+            self.once = False
+            if chain_from is not None and chain_from[2] == engine.flushes:
+                src = engine.tb_at_host(chain_from[0])
+                if src is not None:
+                    engine.chain(src, chain_from[1], tb)
             exit_value = engine.enter(cpu, tb)
             stats.dispatcher_exits += 1
+            slot = (exit_value >> 8) & 0xFF
+            chain_from = (cpu.exit_site, slot - 1, engine.flushes) if slot else None
             handlers[exit_value & 0xFF]()
+
+    def _smc(self) -> None:
+        """A store is about to overwrite translated code: drop that code, then run the storing
+        instruction alone from a TB that is not registered in its page (so it cannot hit itself)."""
+        self.engine.store_hit_code(self.cpu.helper)
+        self.engine.stats.smc_exits += 1
+        self.once = True
 
     def _syscall(self) -> None:
         self.engine.stats.syscalls += 1
@@ -70,8 +87,9 @@ class CpuLoop:
             raise GuestKilled(signal.SIGSEGV)
         cpu.seg_base[arg] = base
 
-    @staticmethod
-    def _kill(signo: int) -> Callable[[], None]:
+    def _trap(self, signo: int, code: int) -> Callable[[], None]:
+        """A guest instruction raised `signo` at eip: a handler of the guest's runs, else it dies."""
+
         def handler() -> None:
             raise GuestKilled(signo)
 

@@ -1,40 +1,57 @@
-"""The execution engine: the code buffer with its prologue, the TB cache and the translation pipeline.
+"""The execution engine: the code buffer with its prologue, the TB cache, chaining and the jump cache.
 
 Frontend → optimizer → backend for a guest pc, the result copied into the code buffer and remembered
-by guest pc; `enter` runs a TB through the prologue and returns the exit value.
+by guest pc; `enter` runs from a TB through the prologue and returns the exit value. Direct exits are
+chained (patched to jump straight into the next TB) and indirect ones find their target in the jump
+cache, so generated code returns to Python only for syscalls, misses and faults.
 """
 
 from __future__ import annotations
 
 import bisect
 import ctypes
+import struct
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from aotc.backend.codegen import compile_block
+from aotc.backend.jmpcache import EMPTY_PC, JMP_CACHE_ENTRIES, JmpCacheEntry, jmp_cache_index
+from aotc.backend.lower_ctl import CHAIN_PATCH_SIZE
 from aotc.backend.prologue import build_prologue
 from aotc.exec.codebuf import CodeBuffer
 from aotc.exec.debuglog import DebugLog
 from aotc.exec.faults import build_fault_stub, build_handler, install_handler
 from aotc.exec.stats import Stats
-from aotc.exec.tb import TranslationBlock
+from aotc.exec.tb import TBRecord, TranslationBlock
 from aotc.frontend.translate import translate_block
-from aotc.guest.cpu import CPUState
+from aotc.guest.cpu import CODE_HERE, CODE_NEXT, CPUState
 from aotc.ir.optimize import optimize
 from aotc.ir.printer import format_block
 
 _ENTER = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)
-_HANDLER_SLACK = 256
+
+
+class TBStore(Protocol):
+    """A persistent home for TB records (aotc.persist implements it)."""
+
+    def load_page(self, page: int) -> list[TBRecord]:
+        """The stored records whose guest code starts in `page` and still matches guest memory now."""
+
+    def save(self, record: TBRecord) -> None:
+        """Keep a newly translated record (written back in batches)."""
 
 
 class Engine:
-    """Translates guest blocks on demand and runs them."""
+    """Translates guest blocks on demand, links them together and runs them."""
 
     def __init__(self, fetch: Callable[[int, int], bytes], log: DebugLog, stats: Stats,
-                 buffer_size: int = 64 << 20) -> None:
+                 buffer_size: int = 64 << 20, store: TBStore | None = None) -> None:
         self.fetch = fetch
         self.log = log
         self.stats = stats
+        self.store = store
+        self.loaded_pages: set[int] = set()   # pages whose stored records were already looked up
         self.buf = CodeBuffer(buffer_size)
         prologue = build_prologue()
         base = self.buf.append(prologue.code)
@@ -43,9 +60,15 @@ class Engine:
         self.fault_stub = self.buf.append(build_fault_stub())
         handler = build_handler(self.buf.base, self.buf.base + self.buf.size, self.fault_stub)
         self.handler = self.buf.append(handler)
+        self._fixed_code = self.buf.used
+        self.jmp_cache = (JmpCacheEntry * JMP_CACHE_ENTRIES)()
         self.tbs: dict[int, TranslationBlock] = {}
+        self.page_tbs: dict[int, list[TranslationBlock]] = {}   # PageDesc: guest page -> its TBs
+        self.code_pages = (ctypes.c_uint8 * (1 << 20))()         # replaced by the CPU's on attach
+        self.flushes = 0
         self._starts: list[int] = []
         self._by_start: dict[int, TranslationBlock] = {}
+        self.flush()
         self.arm_fault_handler()
 
     def arm_fault_handler(self) -> None:
@@ -53,20 +76,56 @@ class Engine:
         install_handler(self.handler)
 
     def attach(self, cpu: CPUState) -> None:
-        """Point the CPU state's epilogue field at our epilogue."""
+        """Point the CPU state at our epilogue and jump cache; keep its code-page bytes up to date."""
         cpu.epilogue = self.epilogue
+        cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
+        ctypes.memmove(cpu.code_pages, self.code_pages, ctypes.sizeof(self.code_pages))
+        self.code_pages = cpu.code_pages
+
+    def flush(self) -> None:
+        """Forget every TB and empty the code buffer past the fixed code (QEMU's tb_flush)."""
+        for tb in self.tbs.values():
+            tb.valid = False
+        self.tbs.clear()
+        self.page_tbs.clear()
+        self.loaded_pages.clear()
+        self._starts.clear()
+        self._by_start.clear()
+        ctypes.memset(self.jmp_cache, 0xFF, ctypes.sizeof(self.jmp_cache))
+        ctypes.memset(self.code_pages, 0, ctypes.sizeof(self.code_pages))
+        self.buf.reset(self._fixed_code)
+        self.flushes += 1
 
     def lookup(self, pc: int) -> TranslationBlock:
-        """The TB for guest `pc`, translated now if not yet in the cache."""
+        """The TB for guest `pc`: from the TB cache, else from the persistent store (which loads the
+        whole page's records at once), else translated now. It enters the jump cache."""
         tb = self.tbs.get(pc)
+        if tb is None and self.store is not None and pc >> 12 not in self.loaded_pages:
+            self._load_page(pc >> 12)
+            tb = self.tbs.get(pc)
         if tb is None:
             tb = self.translate(pc)
+            if self.store is not None:
+                self.store.save(tb.record)
+        entry = self.jmp_cache[jmp_cache_index(pc)]
+        entry.pc, entry.host = pc, tb.host
         return tb
 
-    def translate(self, pc: int) -> TranslationBlock:
-        """Run the pipeline for the block at `pc` and install it (FetchError if pc is not executable)."""
+    def _load_page(self, page: int) -> None:
+        self.loaded_pages.add(page)
+        for record in self.store.load_page(page):
+            if record.pc not in self.tbs:
+                self.install(record)
+                self.stats.tbs_from_cache += 1
+
+    def translate(self, pc: int, once: bool = False) -> TranslationBlock:
+        """Run the pipeline for the block at `pc` and install it (FetchError if pc is not executable).
+
+        A `once` TB holds a single instruction and is neither remembered nor registered in its page:
+        it runs the store that invalidated its own page's code (see `store_hit_code`).
+        """
         t0 = time.perf_counter()
-        tblock = translate_block(self.fetch, pc)
+        tblock = translate_block(self.fetch, pc, max_insns=1) if once else translate_block(self.fetch, pc)
         log = self.log
         if log.on("in_asm"):
             lines = "".join(f"0x{a:08x}:  {b.hex():<16} {t}\n" for a, b, t in tblock.insns)
@@ -77,17 +136,87 @@ class Engine:
         if log.on("op_opt"):
             log.write("OP after optimization:\n" + format_block(block) + "\n")
         host = compile_block(block)
-        addr = self.buf.append(host.code)
+        record = TBRecord(pc, tblock.size, tblock.ninsns, host.code, tuple(host.exits),
+                          tuple(host.insn_offsets))
+        tb = self.install(record, register=not once)
         if log.on("out_asm"):
-            log.write(f"OUT: [size={len(host.code)}]\n" + log.host_code(host.code, addr) + "\n")
-        tb = TranslationBlock(pc, tblock.size, tblock.ninsns, addr, len(host.code), host.insn_offsets)
-        self.tbs[pc] = tb
-        bisect.insort(self._starts, addr)
-        self._by_start[addr] = tb
+            log.write(f"OUT: [size={len(host.code)}]\n" + log.host_code(host.code, tb.host) + "\n")
         self.stats.tbs_translated += 1
         self.stats.guest_insns_translated += tblock.ninsns
         self.stats.translate_seconds += time.perf_counter() - t0
         return tb
+
+    def install(self, record: TBRecord, register: bool = True) -> TranslationBlock:
+        """Copy a record's code into the buffer (flushing it first when full) and, unless told not
+        to, remember the TB by guest pc and host address and in the PageDesc of each page it spans."""
+        try:
+            host = self.buf.append(record.code)
+        except MemoryError:
+            self.flush()
+            host = self.buf.append(record.code)
+        tb = TranslationBlock(record, host)
+        if register:
+            self._register(tb)
+        return tb
+
+    def _register(self, tb: TranslationBlock) -> None:
+        self.tbs[tb.pc] = tb
+        bisect.insort(self._starts, tb.host)
+        self._by_start[tb.host] = tb
+        for page in tb.record.pages():
+            self.page_tbs.setdefault(page, []).append(tb)
+            self.code_pages[page] |= CODE_HERE
+            if page:
+                self.code_pages[page - 1] |= CODE_NEXT
+
+    def invalidate(self, tb: TranslationBlock) -> None:
+        """Drop tb: forget it, unchain every jump into it and out of it (QEMU's tb_phys_invalidate)."""
+        tb.valid = False
+        if self.tbs.get(tb.pc) is tb:
+            del self.tbs[tb.pc]
+        entry = self.jmp_cache[jmp_cache_index(tb.pc)]
+        if entry.host == tb.host:
+            entry.pc = EMPTY_PC
+        for src, slot in tb.jmp_in:
+            if src.valid:
+                self.buf.patch(src.exit_site(slot), src.unchained.pop(slot))
+                del src.jmp_out[slot]
+        tb.jmp_in.clear()
+        for slot, dst in tb.jmp_out.items():
+            dst.jmp_in.remove((tb, slot))
+        tb.jmp_out.clear()
+        self.stats.tbs_invalidated += 1
+
+    def invalidate_page(self, page: int) -> None:
+        """Drop every TB with code in guest page `page` and clear its code byte."""
+        self.loaded_pages.discard(page)
+        for tb in self.page_tbs.pop(page, []):
+            if tb.valid:
+                self.invalidate(tb)
+                for other in tb.record.pages():
+                    if other != page and tb in self.page_tbs.get(other, ()):
+                        self.page_tbs[other].remove(tb)
+        self._refresh_code_byte(page)
+        if page:
+            self._refresh_code_byte(page - 1)
+
+    def _refresh_code_byte(self, page: int) -> None:
+        here = CODE_HERE if self.page_tbs.get(page) else 0
+        self.code_pages[page] = here | (CODE_NEXT if self.page_tbs.get(page + 1) else 0)
+
+    def invalidate_range(self, addr: int, size: int) -> None:
+        """Guest memory [addr, addr+size) changed outside generated code (a syscall, mprotect, munmap)."""
+        for page in range(addr >> 12, ((addr + max(size, 1) - 1) >> 12) + 1):
+            if page in self.page_tbs:
+                self.invalidate_page(page)
+
+    def store_hit_code(self, addr: int) -> None:
+        """A generated store to `addr` (of at most 16 bytes) found a code byte set: drop that code."""
+        page = addr >> 12
+        if self.code_pages[page] & CODE_HERE:
+            self.invalidate_page(page)
+        if self.code_pages[page] & CODE_NEXT and (addr & 0xFFF) > 0xFF0:
+            self.invalidate_page(page + 1)
 
     def tb_at_host(self, host_addr: int) -> TranslationBlock | None:
         """The TB whose host code contains `host_addr`, if any."""
@@ -97,6 +226,18 @@ class Engine:
         tb = self._by_start[self._starts[i]]
         return tb if host_addr < tb.host + tb.host_size else None
 
+    def chain(self, src: TranslationBlock, slot: int, dst: TranslationBlock) -> None:
+        """Patch goto_tb exit `slot` of `src` into a direct jump to `dst` (QEMU's tb_add_jump)."""
+        if not (src.valid and dst.valid) or slot in src.jmp_out:
+            return
+        site = src.exit_site(slot)
+        src.unchained[slot] = ctypes.string_at(site, CHAIN_PATCH_SIZE)
+        self.buf.patch(site, b"\xe9" + struct.pack("<i", dst.host - (site + CHAIN_PATCH_SIZE)))
+        src.jmp_out[slot] = dst
+        dst.jmp_in.append((src, slot))
+        self.stats.tbs_chained += 1
+
     def enter(self, cpu: CPUState, tb: TranslationBlock) -> int:
         """Run generated code from `tb` until it exits; return the exit value."""
         return self._enter(ctypes.addressof(cpu), tb.host)
+

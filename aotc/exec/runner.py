@@ -58,6 +58,7 @@ class GuestRun:
         tracer = (lambda line: print(line, file=log.out, flush=True)) if strace else None
         linux = LinuxUser(mem, prog, tracer)
         engine = Engine(mem.fetch_code, log, stats)
+        mem.on_write = engine.invalidate_range
         return cls(cpu, CpuLoop(engine, cpu, linux), log, stats)
 
     def run(self) -> Outcome:

@@ -14,6 +14,9 @@ class Stats:
     tbs_from_cache: int = 0
     guest_insns_translated: int = 0
     dispatcher_exits: int = 0
+    tbs_chained: int = 0
+    tbs_invalidated: int = 0
+    smc_exits: int = 0
     syscalls: int = 0
     translate_seconds: float = 0.0
     run_seconds: float = 0.0

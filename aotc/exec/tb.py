@@ -1,26 +1,64 @@
-"""TranslationBlock: one translated guest block as it sits in the code buffer."""
+"""Translated blocks: the position-independent record of one (the unit the code buffer and the
+persistent cache hold) and the installed TranslationBlock with its chaining links."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from aotc.backend.codegen import TBExit
 
 
-@dataclass
-class TranslationBlock:
-    """Guest range [pc, pc+size) translated to host code at `host` (QEMU's TranslationBlock)."""
+@dataclass(frozen=True)
+class TBRecord:
+    """Guest range [pc, pc+size) translated to `code`: bytes plus exits, in the manner of a
+    copy-and-patch stencil. The code is position independent (exits leave through the CPU state,
+    chaining is patched in at run time), so it runs wherever it is copied and needs no relocations.
+    """
 
     pc: int
     size: int
     ninsns: int
+    code: bytes
+    exits: tuple[TBExit, ...]
+    insn_offsets: tuple[tuple[int, int], ...]
+
+    def pages(self) -> range:
+        """The guest page numbers this block's guest code lies in (one or two)."""
+        return range(self.pc >> 12, ((self.pc + max(self.size, 1) - 1) >> 12) + 1)
+
+
+@dataclass(eq=False)
+class TranslationBlock:
+    """A record installed at host address `host` (QEMU's TranslationBlock).
+
+    `jmp_out[slot]` is the TB that goto_tb exit `slot` jumps straight into once chained; `jmp_in` lists
+    the (TB, slot) exits chained into this one, so that invalidating it can unchain them (QEMU's jmp_list).
+    """
+
+    record: TBRecord
     host: int
-    host_size: int
-    insn_offsets: list[tuple[int, int]]
+    jmp_out: dict[int, TranslationBlock] = field(default_factory=dict)
+    jmp_in: list[tuple[TranslationBlock, int]] = field(default_factory=list)
+    unchained: dict[int, bytes] = field(default_factory=dict)   # slot -> the bytes chaining replaced
+    valid: bool = True
+
+    @property
+    def pc(self) -> int:
+        return self.record.pc
+
+    @property
+    def host_size(self) -> int:
+        return len(self.record.code)
 
     def guest_pc_at(self, host_addr: int) -> int:
         """The guest pc of the instruction whose host code contains `host_addr`."""
         pc = self.pc
-        for offset, insn_pc in self.insn_offsets:
+        for offset, insn_pc in self.record.insn_offsets:
             if self.host + offset > host_addr:
                 break
             pc = insn_pc
         return pc
+
+    def exit_site(self, slot: int) -> int:
+        """Host address of goto_tb exit `slot` (where chaining patches in a jump)."""
+        return self.host + next(e.offset for e in self.record.exits if e.slot == slot)

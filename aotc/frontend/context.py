@@ -85,9 +85,9 @@ class DisasContext:
         self.ended = True
 
     def exit_jump(self, target: Value) -> None:
-        """Leave the TB for an indirect target (eip = target, looked up by the dispatcher)."""
+        """Leave the TB for an indirect target: eip = target, then through the jump cache."""
         self.b.st_state(target, off=OFF_EIP)
-        self.b.exit_tb(reason=ExitReason.JUMP)
+        self.b.lookup_and_goto_ptr(target)
         self.ended = True
 
     def exit_with(self, reason: ExitReason, eip: int) -> None:

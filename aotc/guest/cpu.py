@@ -19,7 +19,8 @@ SEG_NAMES = ("es", "cs", "ss", "ds", "fs", "gs")
 class ExitReason(enum.IntEnum):
     """Why generated code returned to `cpu_loop` (QEMU's exception index): the low byte of the exit value.
 
-    For goto_tb exits, bits 8..15 of the exit value hold the slot number plus one.
+    For goto_tb exits, bits 8..15 of the exit value hold the slot number plus one, and `exit_site` the
+    host address of the exit, so that the dispatcher can chain that exit to the next TB.
     """
 
     JUMP = 0          # eip holds the next guest pc: look it up (or translate it) and go on
@@ -30,6 +31,8 @@ class ExitReason(enum.IntEnum):
     SIGSEGV = 5       # a privileged instruction (hlt, cli, in/out, int N) at eip: #GP, SIGSEGV on Linux
     SIGTRAP = 6       # int3 at eip; eip is the next instruction, as after the trap
     FAULT = 7         # a host signal in generated code: fault_signo, fault_addr and fault_rip are set
+    SMC = 8           # a store is about to write a page holding translated code: eip is the storing
+                      # instruction (nothing of it done yet), `helper` the address it stores to
 
 
 class Helper(enum.IntEnum):
@@ -41,6 +44,8 @@ class Helper(enum.IntEnum):
 class CPUState(ctypes.Structure):
     """Guest registers and the fields generated code and the dispatcher share.
 
+    `code_pages` has a byte per guest page that generated stores check (PageDesc's fast path):
+    CODE_HERE when TBs were translated from the page, CODE_NEXT when from the page after it.
     `cc` is the guest's arithmetic flags in the backend's own encoding (see `aotc.backend.flags`);
     `df` is the direction flag (0 or 1); `eflags_misc` keeps the other EFLAGS bits a guest may set with
     popf (AC, ID) so that pushf gives them back.
@@ -60,7 +65,10 @@ class CPUState(ctypes.Structure):
         ("fault_rip", ctypes.c_uint64),
         ("guest_base", ctypes.c_uint64),
         ("epilogue", ctypes.c_uint64),
+        ("exit_site", ctypes.c_uint64),
+        ("jmp_cache", ctypes.c_uint64),
         ("scratch", ctypes.c_uint64 * 8),
+        ("code_pages", ctypes.c_uint8 * (1 << 20)),
     ]
 
 
@@ -81,4 +89,9 @@ OFF_FAULT_ADDR = _offset("fault_addr")
 OFF_FAULT_RIP = _offset("fault_rip")
 OFF_GUEST_BASE = _offset("guest_base")
 OFF_EPILOGUE = _offset("epilogue")
+OFF_EXIT_SITE = _offset("exit_site")
+OFF_JMP_CACHE = _offset("jmp_cache")
 OFF_SCRATCH = _offset("scratch")
+OFF_CODE_PAGES = _offset("code_pages")
+CODE_HERE = 1
+CODE_NEXT = 2

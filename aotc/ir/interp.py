@@ -18,8 +18,8 @@ MAX_STEPS = 100_000
 
 @dataclass(frozen=True)
 class Exit:
-    """How a block ended: `goto_tb` (slot, pc), `exit_tb` (reason), `page_fault` (addr), `divide_error`
-    or `end` (ran off its last op)."""
+    """How a block ended: `goto_tb` (slot, pc), `exit_tb` (reason), `lookup_and_goto_ptr` (pc),
+    `page_fault` (addr), `divide_error` or `end` (ran off its last op)."""
 
     kind: str
     args: tuple[int, ...] = ()
@@ -178,6 +178,7 @@ CONTROL: dict[str, Callable[[Op, list[int]], Label | Exit | None]] = {
     "brcond": lambda op, i: op.args["label"] if eval_cond(op.args["cond"], *i) else None,
     "goto_tb": lambda op, i: Exit("goto_tb", (op.args["slot"], op.args["pc"])),
     "exit_tb": lambda op, i: Exit("exit_tb", (op.args["reason"],)),
+    "lookup_and_goto_ptr": lambda op, i: Exit("lookup_and_goto_ptr", (i[0],)),
 }
 """Ops that end a block or branch: op, input values → the label to go to, an exit, or None (go on)."""
 

@@ -99,6 +99,8 @@ def _defs() -> list[OpDef]:
     op("brcc", "", "f", "cc label", SIDE_EFFECTS | BB_END)
     op("goto_tb", "", "", "slot pc", SIDE_EFFECTS | BB_END | NO_FALLTHROUGH)   # eip = pc, leave via slot
     op("exit_tb", "", "", "reason", SIDE_EFFECTS | BB_END | NO_FALLTHROUGH)    # eip already stored
+    # eip already stored as pc: jump to its TB if the jump cache knows it, else exit with JUMP
+    op("lookup_and_goto_ptr", "", "pc", "", SIDE_EFFECTS | BB_END | NO_FALLTHROUGH)
     return d
 
 

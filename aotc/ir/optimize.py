@@ -1,5 +1,5 @@
-"""The IR optimizer: copy propagation, constant folding, CPU-state forwarding, dead stores, branch
-cleanup and dead-code elimination, run in rounds until nothing changes.
+"""The IR optimizer: dead-flags demotion, copy propagation, constant folding, CPU-state forwarding,
+dead stores, branch cleanup and dead-code elimination, run in rounds until nothing changes.
 
 Every pass is a function Block → Block that leaves its input alone. Temps need not be single-assignment:
 what a pass learns about a temp is forgotten when the temp is redefined or control may join (a label).
@@ -19,6 +19,14 @@ from aotc.ir.ops import BB_END, CAN_FAULT, NO_FALLTHROUGH, OPS, SIDE_EFFECTS
 MAX_ROUNDS = 8
 FIELD_SIZE = 4
 
+# the plain op computing a `*_cc` op's result (inc/dec add/sub 1), and what input a needs first at w < 32
+PLAIN_OF_CC = {"add_cc": "add", "sub_cc": "sub", "and_cc": "and", "or_cc": "or", "xor_cc": "xor",
+               "inc_cc": "add", "dec_cc": "sub", "neg_cc": "neg", "imul2_cc": "mul", "shl_cc": "shl",
+               "shr_cc": "shr", "sar_cc": "sar"}
+EXTEND_FIRST = {"shr_cc": {8: "ext8u", 16: "ext16u"}, "sar_cc": {8: "ext8s", 16: "ext16s"}}
+ZERO_EXTEND = {8: "ext8u", 16: "ext16u"}
+SHIFTS_CC = ("shl_cc", "shr_cc", "sar_cc")
+
 
 def _with_ops(block: Block, ops: list[Op]) -> Block:
     return Block(block.pc, ops, block.ntemps, block.nlabels)
@@ -29,6 +37,47 @@ def _forget(known: dict, t: Temp) -> None:
     known.pop(t, None)
     for k in [k for k, v in known.items() if v == t]:
         del known[k]
+
+
+def _plain_inputs(op: Op) -> list[Value] | None:
+    """The inputs of the plain op that computes a `*_cc` op's result, or None if there is none."""
+    if op.name in ("inc_cc", "dec_cc"):
+        return [op.ins[0], 1]
+    if op.name in SHIFTS_CC:
+        cnt = op.ins[1]
+        return [op.ins[0], cnt & 31] if isinstance(cnt, int) and cnt & 31 else None
+    return [v for v, name in zip(op.ins, op.opdef.ins, strict=True) if name != "fi"]
+
+
+def _demoted(op: Op, block: Block) -> list[Op] | None:
+    """The plain ops computing `op`'s result (the low w bits, zero-extended), new temps from `block`."""
+    plain = OPS[PLAIN_OF_CC[op.name]]
+    ins = _plain_inputs(op)
+    if ins is None:
+        return None
+    w, d = op.args["w"], op.outs[0]
+    if w == 32:
+        return [Op(plain, [d], ins)]
+    ops = []
+    if op.name in EXTEND_FIRST:
+        a = block.new_temp()
+        ops.append(Op(OPS[EXTEND_FIRST[op.name][w]], [a], [ins[0]]))
+        ins = [a, *ins[1:]]
+    t = block.new_temp()
+    return [*ops, Op(plain, [t], ins), Op(OPS[ZERO_EXTEND[w]], [d], [t])]
+
+
+def demote_dead_flags(block: Block) -> Block:
+    """A `*_cc` op whose flags are dead becomes the plain op(s) computing the same result, so folding
+    and copy propagation see through it (`xor_cc t, t` becomes 0)."""
+    live = live_after(block)
+    out = _with_ops(block, [])
+    for i, op in enumerate(block.ops):
+        plain = None
+        if op.name in PLAIN_OF_CC and op.outs[1] not in live[i]:
+            plain = _demoted(op, out)
+        out.ops.extend(plain or [op])
+    return out
 
 
 def propagate_copies(block: Block) -> Block:
@@ -58,8 +107,9 @@ def _overlaps(a: int, b: int) -> bool:
 
 
 def forward_state(block: Block) -> Block:
-    """`ld_state off` after `st_state v, off` or an earlier `ld_state off` becomes `mov d, v`, up to the
-    next label (control may join there with other state)."""
+    """`ld_state off` after `st_state v, off` or an earlier `ld_state off` becomes `mov d, v`, and
+    `st_state v, off` of the value the field already holds goes, up to the next label (control may join
+    there with other state)."""
     known: dict[int, Value] = {}
     ops = []
     for op in block.ops:
@@ -73,6 +123,8 @@ def forward_state(block: Block) -> Block:
             op = Op(OPS["mov"], op.outs, [known[off]])
         elif op.name == "ld_state":
             known[off] = op.outs[0]
+        elif op.name == "st_state" and off in known and known[off] == op.ins[0]:
+            continue
         elif op.name == "st_state":
             for other in [o for o in known if _overlaps(o, off)]:
                 del known[other]
@@ -147,7 +199,7 @@ def eliminate_dead_code(block: Block) -> Block:
 
 
 PASSES: tuple[Callable[[Block], Block], ...] = (
-    propagate_copies, fold_constants, forward_state, remove_dead_stores, simplify_branches,
+    demote_dead_flags, propagate_copies, fold_constants, forward_state, remove_dead_stores, simplify_branches,
     eliminate_dead_code,
 )
 

@@ -342,12 +342,23 @@ def test_forward_and_backward_labels() -> None:
     assert a.pos == 23
 
 
-def test_placeholder_returns_displacement_offset() -> None:
+def test_lea_rip_matches_gnu_as(tmp_path) -> None:
+    """lea reg, [rip + label] for a backward and a forward label, every register."""
     a = Asm()
-    a.push(RBX)
-    at = a.jmp_rel32_placeholder()
-    assert at == 2
-    assert a.code() == b"\x53\xe9\x00\x00\x00\x00"
+    back, fwd = a.label(), a.label()
+    a.bind(back)
+    lines = ["back:"]
+    for r, name in enumerate(_N64):
+        a.lea_rip(r, back if r % 2 else fwd)
+        lines.append(f"lea {name}, [rip + {'back' if r % 2 else 'fwd'}]")
+    a.bind(fwd)
+    lines.append("fwd:")
+    src = tmp_path / "rip.s"
+    src.write_text(".intel_syntax noprefix\n.text\n" + "\n".join(lines) + "\n")
+    subprocess.run(["as", "--64", "-o", str(tmp_path / "rip.o"), str(src)], check=True)
+    with open(tmp_path / "rip.o", "rb") as f:
+        text = ELFFile(f).get_section_by_name(".text").data()
+    assert a.code() == text
 
 
 def test_generated_loop_runs_on_the_host() -> None:

@@ -68,7 +68,7 @@ def test_static_binary_translates(static_text):
             break
         tb = translate_block(fetch, insn.address, max_insns=1)
         end = tb.block.ops[-1]
-        assert end.name in ("goto_tb", "exit_tb")
+        assert end.name in ("goto_tb", "exit_tb", "lookup_and_goto_ptr")
         if end.name == "exit_tb" and end.args["reason"] in (ExitReason.UNSUPPORTED, ExitReason.SIGILL):
             later = LATER_GROUPS & set(insn.groups) or any(r in insn.op_str for r in VECTOR_REGS)
             if not later and insn.insn_name() not in NOT_ADVERTISED:

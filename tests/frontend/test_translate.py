@@ -50,7 +50,7 @@ def test_block_ends_after_ret_with_indirect_exit():
     assert tb.ninsns == 2 and tb.size == 6
     assert [a for a, _, _ in tb.insns] == [BASE, BASE + 5]
     assert tb.insns[1][2] == "ret"
-    assert last(tb).name == "exit_tb" and last(tb).args["reason"] == ExitReason.JUMP
+    assert last(tb).name == "lookup_and_goto_ptr"
     eip_store = tb.block.ops[-2]
     assert eip_store.name == "st_state" and eip_store.args["off"] == OFF_EIP
 
@@ -240,7 +240,7 @@ def test_writes_to_partial_registers_deposit():
 
 def test_lock_and_rep_ret_prefixes_are_ignored():
     tb = tb_of("lock add dword ptr [eax], 1\nrep ret")
-    assert tb.ninsns == 2 and last(tb).args["reason"] == ExitReason.JUMP
+    assert tb.ninsns == 2 and last(tb).name == "lookup_and_goto_ptr"
 
 
 def test_rep_movs_is_a_loop_inside_the_tb():

@@ -10,6 +10,7 @@ from aotc.ir.fold import fold_constants
 from aotc.ir.interp import run_block
 from aotc.ir.ops import CONDS
 from aotc.ir.optimize import (
+    demote_dead_flags,
     eliminate_dead_code,
     forward_state,
     optimize,
@@ -408,3 +409,87 @@ def test_random_blocks_keep_their_meaning(seed: int) -> None:
         state = {off: rng.choice(CONSTS) if rng.random() < 0.5 else rng.getrandbits(32) for off in STATE_OFFS}
         memory = {a: rng.getrandbits(8) for a in MAPPED}
         assert run_block(opt, state, memory) == run_block(block, state, memory), format_block(opt)
+
+
+@pytest.mark.parametrize("op, after", [
+    ("t2, t3 = add_cc t0, t1, w=32", "t2 = add t0, t1"),
+    ("t2, t3 = sub_cc t0, 5, w=32", "t2 = sub t0, 5"),
+    ("t2, t3 = and_cc t0, t1, w=32", "t2 = and t0, t1"),
+    ("t2, t3 = or_cc t0, t1, w=32", "t2 = or t0, t1"),
+    ("t2, t3 = xor_cc t0, t0, w=32", "t2 = xor t0, t0"),
+    ("t2, t3 = inc_cc t0, t1, w=32", "t2 = add t0, 1"),
+    ("t2, t3 = dec_cc t0, t1, w=32", "t2 = sub t0, 1"),
+    ("t2, t3 = neg_cc t0, w=32", "t2 = neg t0"),
+    ("t2, t3 = imul2_cc t0, t1, t1, w=32", "t2 = mul t0, t1"),
+    ("t2, t3 = shl_cc t0, 33, _, w=32", "t2 = shl t0, 1"),
+    ("t2, t3 = sar_cc t0, 31, t1, w=32", "t2 = sar t0, 31"),
+    ("t2, t3 = add_cc t0, t1, w=8", "t4 = add t0, t1\nt2 = ext8u t4"),
+    ("t2, t3 = imul2_cc t0, 7, t1, w=16", "t4 = mul t0, 7\nt2 = ext16u t4"),
+    ("t2, t3 = shl_cc t0, 3, _, w=16", "t4 = shl t0, 3\nt2 = ext16u t4"),
+    ("t2, t3 = shr_cc t0, 3, _, w=8", "t4 = ext8u t0\nt5 = shr t4, 3\nt2 = ext8u t5"),
+    ("t2, t3 = sar_cc t0, 3, _, w=16", "t4 = ext16s t0\nt5 = sar t4, 3\nt2 = ext16u t5"),
+    # no plain equivalent: a shift by a register or by zero (keeps flags), rotates, carries
+    ("t2, t3 = shl_cc t0, t1, t1, w=32", None),
+    ("t2, t3 = shr_cc t0, 32, t1, w=32", None),
+    ("t2, t3 = rol_cc t0, 3, t1, w=32", None),
+    ("t2, t3 = adc_cc t0, t1, t1, w=32", None),
+])
+def test_dead_flags_demote_cc_ops(op: str, after: str | None) -> None:
+    tail = "st_state t2, off=8\nexit_tb reason=0\n"
+    _check(demote_dead_flags, HEAD + op + "\n" + tail, HEAD + (after or op) + "\n" + tail)
+
+
+def test_live_flags_keep_the_cc_op() -> None:
+    text = HEAD + "t2, t3 = add_cc t0, t1, w=32\nst_state t2, off=8\nst_state t3, off=12\nexit_tb reason=0\n"
+    _check(demote_dead_flags, text, text)
+    looped = """
+        t0 = ld_state off=0
+        label label=L0
+        t1, t2 = sub_cc t0, 1, w=32       # flags read on the next pass round the loop
+        t3, t4 = adc_cc t1, 0, t2, w=32
+        t0 = mov t3
+        brcond t0, 0, cond=ne, label=L0
+        exit_tb reason=0
+    """
+    _check(demote_dead_flags, looped, looped)
+
+
+def test_demoted_xor_folds_to_zero() -> None:
+    text = HEAD + "t2, t3 = xor_cc t0, t0, w=32\nst_state t2, off=8\nexit_tb reason=0\n"
+    block = optimize(parse_block(text))
+    assert _body(format_block(block)) == _body("st_state 0, off=8\nexit_tb reason=0\n")
+
+
+def test_storing_the_value_a_field_holds_is_dropped() -> None:
+    _check(forward_state, """
+        t0 = ld_state off=0
+        st_state t0, off=0           # the field already holds t0
+        t1 = ld_state off=4
+        st_state 7, off=4
+        st_state 7, off=4            # and now 7
+        st_state t0, off=2           # overlaps both fields
+        st_state t0, off=0           # kept: the overlapping store changed field 0
+        t2 = ld_state off=8
+        t2 = add t2, 1
+        st_state t2, off=8           # kept: t2 is not what was loaded any more
+        label label=L0
+        t3 = ld_state off=12
+        st_state t3, off=12
+        label label=L1
+        st_state t3, off=12          # kept: control may join here with other state
+        exit_tb reason=0
+    """, """
+        t0 = ld_state off=0
+        t1 = ld_state off=4
+        st_state 7, off=4
+        st_state t0, off=2
+        st_state t0, off=0
+        t2 = ld_state off=8
+        t2 = add t2, 1
+        st_state t2, off=8
+        label label=L0
+        t3 = ld_state off=12
+        label label=L1
+        st_state t3, off=12
+        exit_tb reason=0
+    """)
