@@ -6,8 +6,10 @@ Outputs go to build/guests/<name>-O<level> (git-ignored); an output newer than i
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def build_one(src: Path, opt: str, out_dir: Path) -> Path:
     out = output_path(src, opt, out_dir)
     if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
         return out
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     proc = subprocess.run(
         ["gcc", *CFLAGS, f"-{opt}", str(src), "-o", str(tmp)], capture_output=True, text=True
     )

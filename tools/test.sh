@@ -4,4 +4,4 @@ set -eu
 cd "$(dirname "$0")/.."
 sh tools/setup.sh
 .venv/bin/ruff check aotc tests tools
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q -n auto --durations=15 "$@"

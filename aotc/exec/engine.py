@@ -178,9 +178,10 @@ class Engine:
         if entry.host == tb.host:
             entry.pc = EMPTY_PC
         for src, slot in tb.jmp_in:
+            original = src.unchained.pop(slot)
             if src.valid:
-                self.buf.patch(src.exit_site(slot), src.unchained.pop(slot))
-                del src.jmp_out[slot]
+                self.buf.patch(src.exit_site(slot), original)
+            del src.jmp_out[slot]
         tb.jmp_in.clear()
         for slot, dst in tb.jmp_out.items():
             dst.jmp_in.remove((tb, slot))

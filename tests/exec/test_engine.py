@@ -1,0 +1,212 @@
+"""The execution engine on small guest programs: chaining and unchaining, the jump cache, self-modifying
+code, flushing a full code buffer, and W^X. Guest code is assembled with GNU as --32."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from aotc.backend.jmpcache import jmp_cache_index
+from aotc.exec.cpu_loop import CpuLoop
+from aotc.exec.debuglog import DebugLog
+from aotc.exec.engine import Engine
+from aotc.exec.stats import Stats
+from aotc.guest.cpu import EAX, EBX, ECX, ESP, CPUState
+from aotc.guest.memory import PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
+from aotc.linux import GuestExit
+
+BASE = 0x08048000
+STACK_TOP = 0x08100000
+
+
+def assemble(src: str, tmp: Path) -> bytes:
+    """The .text bytes of an i386 assembly snippet (Intel syntax), linked at BASE."""
+    (tmp / "t.s").write_text(".intel_syntax noprefix\n.text\n" + src + "\n")
+    subprocess.run(["as", "--32", "-o", str(tmp / "t.o"), str(tmp / "t.s")], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", hex(BASE), "-e", hex(BASE), "-o", str(tmp / "t"),
+                    str(tmp / "t.o")], check=True)
+    with open(tmp / "t", "rb") as f:
+        return ELFFile(f).get_section_by_name(".text").data()
+
+
+class ExitOnSyscall:
+    """The linux-user stand-in: every int 0x80 ends the run with status ebx."""
+
+    def __init__(self, mem: GuestMemory) -> None:
+        self.mem = mem
+
+    def syscall(self, cpu: CPUState) -> None:
+        raise GuestExit(cpu.regs[EBX])
+
+
+class Guest:
+    """A flat guest: code at BASE in an rwx mapping, a stack below STACK_TOP, an engine to run it."""
+
+    def __init__(self, code: bytes, buffer_size: int = 4 << 20) -> None:
+        self.mem = GuestMemory()
+        self.mem.map(BASE, STACK_TOP - BASE, PROT_READ | PROT_WRITE | PROT_EXEC)
+        self.mem.write(BASE, code)
+        self.cpu = CPUState()
+        self.cpu.guest_base = self.mem.base
+        self.cpu.eip = BASE
+        self.cpu.regs[ESP] = STACK_TOP - 16
+        self.stats = Stats()
+        self.engine = Engine(self.mem.fetch_code, DebugLog(), self.stats, buffer_size)
+        self.mem.on_write = self.engine.invalidate_range
+
+    def run(self) -> int:
+        with pytest.raises(GuestExit) as done:
+            CpuLoop(self.engine, self.cpu, ExitOnSyscall(self.mem)).run()
+        return done.value.status
+
+    def close(self) -> None:
+        self.mem.close()
+
+
+@pytest.fixture
+def guest_of(tmp_path):
+    made: list[Guest] = []
+
+    def make(src: str, **kw) -> Guest:
+        made.append(Guest(assemble(src, tmp_path), **kw))
+        return made[-1]
+
+    yield make
+    for g in made:
+        g.close()
+
+
+HOT_LOOP = """
+    mov ecx, 100000
+    xor eax, eax
+loop_top:
+    add eax, ecx
+    dec ecx
+    jnz loop_top
+    mov ebx, eax
+    and ebx, 0x7f
+    int 0x80
+"""
+
+
+def test_a_chained_hot_loop_stays_in_the_code_cache(guest_of):
+    g = guest_of(HOT_LOOP)
+    assert g.run() == (sum(range(1, 100001)) & 0xFFFFFFFF) & 0x7F
+    assert g.cpu.regs[ECX] == 0
+    assert g.stats.tbs_chained >= 1
+    assert g.stats.dispatcher_exits < 10          # 100000 iterations, a handful of returns to Python
+
+
+def test_invalidating_a_target_unchains_every_jump_into_it(guest_of):
+    g = guest_of(HOT_LOOP)
+    g.run()
+    loop_tb = next(tb for tb in g.engine.tbs.values() if tb.jmp_in)
+    sources = [(src, slot, src.exit_site(slot)) for src, slot in loop_tb.jmp_in if src is not loop_tb]
+    assert sources and any(src is loop_tb for src, _ in loop_tb.jmp_in)   # entered from outside and itself
+    patched = {site: ctypes.string_at(site, 5) for _, _, site in sources}
+    assert all(code[0] == 0xE9 for code in patched.values())
+    g.engine.invalidate(loop_tb)
+    for src, slot, site in sources:
+        assert slot not in src.jmp_out and src.valid
+        assert ctypes.string_at(site, 5) != patched[site]
+        assert ctypes.string_at(site, 5)[:4] == bytes.fromhex("41c74620")   # the eip store is back
+    assert not loop_tb.jmp_in and not loop_tb.jmp_out and not loop_tb.valid
+    assert loop_tb.pc not in g.engine.tbs
+
+
+CALLS = """
+    mov esi, 2000
+    xor edi, edi
+again:
+    call leaf
+    dec esi
+    jnz again
+    mov ebx, edi
+    int 0x80
+leaf:
+    add edi, 3
+    and edi, 0x3f
+    ret
+"""
+
+
+def test_returns_hit_the_jump_cache(guest_of):
+    g = guest_of(CALLS)
+    expected = 0
+    for _ in range(2000):
+        expected = (expected + 3) & 0x3F
+    assert g.run() == expected
+    assert g.stats.dispatcher_exits < 20          # 2000 rets, almost all found in the jump cache
+    return_pc = next(pc for pc in g.engine.tbs if pc != BASE and g.engine.tbs[pc].record.size < 10
+                     and pc < BASE + 0x20)
+    entry = g.engine.jmp_cache[jmp_cache_index(return_pc)]
+    assert entry.pc == return_pc and entry.host == g.engine.tbs[return_pc].host
+
+
+def test_a_jump_cache_miss_returns_to_the_dispatcher(guest_of):
+    g = guest_of(CALLS)
+    g.run()
+    assert any(g.engine.jmp_cache[i].pc != 0xFFFFFFFF for i in range(len(g.engine.jmp_cache)))
+    g.engine.flush()
+    assert all(g.engine.jmp_cache[i].pc == 0xFFFFFFFF for i in range(len(g.engine.jmp_cache)))
+
+
+SELF_PATCH = """
+    mov esi, 300
+    xor edi, edi
+again:
+    call patched
+    add edi, eax
+    mov byte ptr [patched + 1], 7     # the immediate of `mov eax, 1` below becomes 7
+    dec esi
+    jnz again
+    mov ebx, edi
+    and ebx, 0xff
+    int 0x80
+patched:
+    mov eax, 1
+    ret
+"""
+
+
+def test_a_store_into_translated_code_is_seen_on_the_next_run(guest_of):
+    g = guest_of(SELF_PATCH)
+    assert g.run() == (1 + 7 * 299) & 0xFF
+    assert g.stats.smc_exits >= 1 and g.stats.tbs_invalidated >= 1
+
+
+def test_a_syscall_style_write_invalidates_code(guest_of):
+    g = guest_of(HOT_LOOP)
+    g.run()
+    assert g.engine.tbs
+    g.mem.write(BASE, b"\x90")
+    assert BASE not in g.engine.tbs
+    assert g.engine.code_pages[BASE >> 12] == 0
+
+
+def many_blocks(n: int) -> str:
+    """n blocks that each add a different constant and jump to the next; ebx = sum & 0x7f at the end."""
+    body = "    xor eax, eax\n"
+    for i in range(n):
+        body += f"    add eax, {i * 7 + 1}\n    jmp b{i}\nb{i}:\n"
+    return body + "    mov ebx, eax\n    and ebx, 0x7f\n    int 0x80\n"
+
+
+def test_a_full_code_buffer_is_flushed_and_the_run_goes_on(guest_of):
+    g = guest_of(many_blocks(400), buffer_size=8 << 10)
+    assert g.run() == sum(i * 7 + 1 for i in range(400)) & 0x7F
+    assert g.engine.flushes >= 3           # the first flush is the engine's own start
+
+
+def test_no_page_of_the_code_buffer_is_writable_and_executable(guest_of):
+    g = guest_of(HOT_LOOP)
+    g.run()
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    code = [line for line in maps if "aotc-code" in line]
+    assert len(code) >= 2
+    assert all(not ("w" in line.split()[1] and "x" in line.split()[1]) for line in code)
+    assert g.cpu.regs[EAX] != 0
