@@ -13,6 +13,12 @@ from aotc.frontend.translate import FetchError
 from aotc.guest.cpu import CPUState, ExitReason, Helper
 from aotc.linux import GuestKilled, LinuxUser
 
+# si_code values of synchronous faults (Linux's asm-generic/siginfo.h)
+SEGV_MAPERR, SEGV_ACCERR = 1, 2
+FPE_INTDIV = 1
+ILL_ILLOPN = 2
+SI_KERNEL = 0x80
+
 _guest_disasm = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
 
 
@@ -36,10 +42,10 @@ class CpuLoop:
             ExitReason.JUMP: lambda: None,
             ExitReason.SYSCALL: self._syscall,
             ExitReason.HELPER: self._helper,
-            ExitReason.SIGILL: self._trap(signal.SIGILL, 0),
+            ExitReason.SIGILL: self._trap(signal.SIGILL, ILL_ILLOPN),
             ExitReason.UNSUPPORTED: self._unsupported,
-            ExitReason.SIGSEGV: self._trap(signal.SIGSEGV, 0),
-            ExitReason.SIGTRAP: self._trap(signal.SIGTRAP, 0),
+            ExitReason.SIGSEGV: self._trap(signal.SIGSEGV, SI_KERNEL),
+            ExitReason.SIGTRAP: self._trap(signal.SIGTRAP, SI_KERNEL),
             ExitReason.FAULT: self._fault,
             ExitReason.SMC: self._smc,
         }
@@ -76,6 +82,7 @@ class CpuLoop:
     def _syscall(self) -> None:
         self.engine.stats.syscalls += 1
         self.linux.syscall(self.cpu)
+        self.linux.deliver_pending(self.cpu)
 
     def _helper(self) -> None:
         cpu = self.cpu
@@ -91,7 +98,8 @@ class CpuLoop:
         """A guest instruction raised `signo` at eip: a handler of the guest's runs, else it dies."""
 
         def handler() -> None:
-            raise GuestKilled(signo)
+            address = 0 if code == SI_KERNEL else self.cpu.eip
+            self.linux.fault(self.cpu, signo, code, address)
 
         return handler
 
@@ -109,4 +117,10 @@ class CpuLoop:
         if engine.log.on("exec"):
             engine.log.write(f"fault: signal {cpu.fault_signo} at guest 0x{cpu.eip:08x} "
                              f"(address {cpu.fault_addr:#x})\n")
-        raise GuestKilled(cpu.fault_signo)
+        signo = cpu.fault_signo
+        if signo == signal.SIGFPE:
+            self.linux.fault(cpu, signo, FPE_INTDIV, cpu.eip)
+            return
+        address = (cpu.fault_addr - cpu.guest_base) & 0xFFFFFFFF
+        mapped = self.linux.mem.prot_at(address) != -1
+        self.linux.fault(cpu, signo, SEGV_ACCERR if mapped else SEGV_MAPERR, address)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import signal
 import socket
 from typing import TYPE_CHECKING
 
+from aotc.guest.cpu import EAX, ESP, CPUState
 from aotc.linux import structs
-from aotc.linux.errors import GuestExit, SyscallError
-from aotc.linux.signals import NSIG, SIGKILL, SIGSTOP, SigAction
+from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
+from aotc.linux.sigframe import BadFrame, SigInfo, altstack_flags, rt_sigreturn, sigreturn
+from aotc.linux.signals import MINSIGSTKSZ, NSIG, SIGKILL, SIGSTOP, UNBLOCKABLE, SigAction
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -19,9 +22,10 @@ OVERFLOW_ID = 65534
 RLIM_INFINITY32 = 0xFFFFFFFF
 RLIM_INFINITY64 = (1 << 64) - 1
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
-UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 SS_ONSTACK, SS_DISABLE = 1, 2
-MINSIGSTKSZ = 2048
+SI_USER, SI_TKILL = 0, -6
+SIGSEGV = int(signal.SIGSEGV)
+
 
 
 def s32(v: int) -> int:
@@ -134,13 +138,13 @@ def _check_signo(signo: int) -> int:
     return signo
 
 
-def _signal_pid(k: LinuxUser, pid: int, signo: int) -> int:
+def _signal_pid(k: LinuxUser, pid: int, signo: int, code: int = SI_USER) -> int:
     """Send `signo` to `pid`: to the guest itself through its dispositions, else to the host process."""
     if signo and not 1 <= signo <= NSIG:
         raise SyscallError(errno.EINVAL)
     if pid in (k.pid, 0):
         if signo:
-            k.signals.raise_self(signo)
+            k.signals.raise_self(signo, SigInfo(signo, code, (k.pid, os.getuid())))
         return 0
     os.kill(pid, signo)
     return 0
@@ -159,7 +163,7 @@ def sys_tkill(k: LinuxUser, tid: int, signo: int) -> int:
         raise SyscallError(errno.EINVAL)
     if tid != k.pid:
         raise SyscallError(errno.ESRCH)
-    return _signal_pid(k, k.pid, signo)
+    return _signal_pid(k, k.pid, signo, SI_TKILL)
 
 
 def sys_tgkill(k: LinuxUser, tgid: int, tid: int, signo: int) -> int:
@@ -167,7 +171,7 @@ def sys_tgkill(k: LinuxUser, tgid: int, tid: int, signo: int) -> int:
         raise SyscallError(errno.EINVAL)
     if tgid != k.pid or tid != k.pid:
         raise SyscallError(errno.ESRCH)
-    return _signal_pid(k, k.pid, signo)
+    return _signal_pid(k, k.pid, signo, SI_TKILL)
 
 
 def sys_rt_sigaction(k: LinuxUser, signo: int, act: int, oact: int, sigsetsize: int) -> int:
@@ -181,7 +185,7 @@ def sys_rt_sigaction(k: LinuxUser, signo: int, act: int, oact: int, sigsetsize: 
         old = k.signals.action(signo)
         k.put(oact, structs.SIGACTION.pack(old.handler, old.flags, old.restorer, old.mask))
     if new is not None:
-        k.signals.actions[signo] = new
+        k.signals.set_action(signo, new)
     return 0
 
 
@@ -203,14 +207,63 @@ def sys_rt_sigprocmask(k: LinuxUser, how: int, set_ptr: int, oset: int, sigsetsi
     return 0
 
 
+def sys_rt_sigpending(k: LinuxUser, set_ptr: int, sigsetsize: int) -> int:
+    if sigsetsize > 8:
+        raise SyscallError(errno.EINVAL)
+    k.put(set_ptr, structs.U64.pack(k.signals.pending_mask() & k.signals.blocked)[:sigsetsize])
+    return 0
+
+
+def sys_sigpending(k: LinuxUser, set_ptr: int) -> int:
+    k.put(set_ptr, structs.U32.pack(k.signals.pending_mask() & k.signals.blocked & 0xFFFFFFFF))
+    return 0
+
+
+def _syscall_cpu(k: LinuxUser) -> CPUState:
+    if k.cpu is None:
+        raise RuntimeError("sigreturn outside a syscall")
+    return k.cpu
+
+
+def sys_sigreturn(k: LinuxUser) -> int:
+    """Restore the state a sigframe saved; the result is the restored eax, so eax keeps its value."""
+    cpu = _syscall_cpu(k)
+    try:
+        mask = sigreturn(k.mem, cpu, k.segment_base)
+    except BadFrame as e:
+        raise GuestKilled(SIGSEGV, f"bad signal frame: {e}") from None
+    k.signals.set_blocked(mask)
+    return cpu.regs[EAX]
+
+
+def sys_rt_sigreturn(k: LinuxUser) -> int:
+    """Restore the state an rt_sigframe saved, and its uc_stack; the result is the restored eax."""
+    cpu = _syscall_cpu(k)
+    try:
+        mask, stack = rt_sigreturn(k.mem, cpu, k.segment_base)
+    except BadFrame as e:
+        raise GuestKilled(SIGSEGV, f"bad signal frame: {e}") from None
+    k.signals.set_blocked(mask)
+    k.signals.restore_altstack(cpu.regs[ESP], stack)
+    return cpu.regs[EAX]
+
+
 def sys_sigaltstack(k: LinuxUser, ss: int, oss: int) -> int:
+    """Set or query the alternate stack; EPERM for a change while running on it."""
+    sp = k.cpu.regs[ESP] if k.cpu is not None else 0
+    old = k.signals.altstack
     new = structs.STACK_T.unpack(k.get(ss, structs.STACK_T.size)) if ss else None
-    if new is not None and not new[1] & SS_DISABLE and new[2] < MINSIGSTKSZ:
-        raise SyscallError(errno.ENOMEM)
-    if oss:
-        k.put(oss, structs.STACK_T.pack(*k.signals.altstack))
     if new is not None:
-        k.signals.altstack = (0, SS_DISABLE, 0) if new[1] & SS_DISABLE else new
+        if altstack_flags(sp, old) == SS_ONSTACK:
+            raise SyscallError(errno.EPERM)
+        if new[1] not in (0, SS_ONSTACK, SS_DISABLE):
+            raise SyscallError(errno.EINVAL)
+        if not new[1] & SS_DISABLE and new[2] < MINSIGSTKSZ:
+            raise SyscallError(errno.ENOMEM)
+    if oss:
+        k.put(oss, structs.STACK_T.pack(old[0], altstack_flags(sp, old), old[2]))
+    if new is not None:
+        k.signals.altstack = (0, SS_DISABLE, 0) if new[1] & SS_DISABLE else (new[0], 0, new[2])
     return 0
 
 

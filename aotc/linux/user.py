@@ -17,7 +17,8 @@ from aotc.guest.cpu import EAX, EBP, EBX, ECX, EDI, EDX, ESI, CPUState
 from aotc.guest.memory import GuestFault, GuestMemory
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
 from aotc.linux.paths import DirCookies
-from aotc.linux.signals import SignalState
+from aotc.linux.sigframe import SigInfo, Trap, setup_frame
+from aotc.linux.signals import SigAction, SignalState
 from aotc.linux.strace import format_call, format_result
 from aotc.linux.syscalls import SYSCALLS
 from aotc.loader.program import LoadedProgram
@@ -27,6 +28,11 @@ TLS_ENTRIES = (12, 13, 14)          # GDT_ENTRY_TLS_MIN..MAX on x86
 FLAT_SELECTORS = (0x23, 0x2B)       # __USER32_CS, __USER_DS on an x86-64 kernel: base 0
 GUEST_STACK_LIMIT = 8 << 20
 SIGPIPE = int(signal.SIGPIPE)
+SIGSEGV = int(signal.SIGSEGV)
+SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL = 1, 2, 0x80
+PF_PROT, PF_USER = 1, 4             # page-fault error code bits (present page, user mode)
+FAULT_TRAPNO = {int(signal.SIGFPE): 0, int(signal.SIGTRAP): 3, int(signal.SIGILL): 6}
+"""The trap number a fault leaves in sigcontext (#DE, #BP, #UD); SIGSEGV is #PF (14) or #GP (13)."""
 RLIMIT_COUNT = 16                   # RLIM_NLIMITS: the resource numbers are the same on i386 and x86-64
 
 
@@ -35,6 +41,13 @@ def _initial_rlimits() -> dict[int, tuple[int, int]]:
     limits = {r: resource.getrlimit(r) for r in range(RLIMIT_COUNT)}
     limits[resource.RLIMIT_STACK] = (GUEST_STACK_LIMIT, limits[resource.RLIMIT_STACK][1])
     return limits
+
+
+def _signame(signo: int) -> str:
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
 
 
 class LinuxUser:
@@ -51,6 +64,8 @@ class LinuxUser:
         self.tls: dict[int, tuple[int, int, int]] = {}
         """TLS GDT entries: entry number → (base, limit, flag bits) as set_thread_area gave them."""
         self.signals = SignalState()
+        self.cpu: CPUState | None = None
+        """The CPU state of the syscall being run (sigreturn reads and rewrites it)."""
         self.rlimits = _initial_rlimits()
         self.reserved_fds: set[int] = set()
         self.clear_child_tid = 0
@@ -61,6 +76,7 @@ class LinuxUser:
 
     def syscall(self, cpu: CPUState) -> None:
         """Run the syscall in eax with the arguments in ebx..ebp; put the result (or -errno) in eax."""
+        self.cpu = cpu
         nr = cpu.regs[EAX]
         args = tuple(cpu.regs[r] for r in ARG_REGS)
         entry = SYSCALLS.get(nr)
@@ -92,6 +108,36 @@ class LinuxUser:
             if e.errno == errno.EPIPE:
                 self.signals.raise_self(SIGPIPE)     # what the kernel sends a writer of a broken pipe
             return -(e.errno or errno.EIO)
+
+    # -- signal delivery -------------------------------------------------------------------------
+
+    def deliver_pending(self, cpu: CPUState) -> None:
+        """Run the default action of, or set up a handler frame for, each deliverable pending signal
+        (the last one set up runs first, as when Linux delivers several on one return to user mode)."""
+        while (ready := self.signals.dequeue()) is not None:
+            info, act = ready
+            self._deliver(cpu, info, act, Trap())
+
+    def fault(self, cpu: CPUState, signo: int, code: int, addr: int) -> None:
+        """A synchronous fault at cpu.eip: enter the guest's handler, or GuestKilled(signo)."""
+        act = self.signals.handler_for_fault(signo)
+        if signo == SIGSEGV and code in (SEGV_MAPERR, SEGV_ACCERR):
+            trap = Trap(14, PF_USER | (PF_PROT if code == SEGV_ACCERR else 0), addr)
+        else:
+            trap = Trap(FAULT_TRAPNO.get(signo, 13))
+        self._deliver(cpu, SigInfo(signo, code, (addr,)), act, trap)
+
+    def _deliver(self, cpu: CPUState, info: SigInfo, act: SigAction, trap: Trap) -> None:
+        """Push the frame and enter the handler; a stack that cannot take it gets SIGSEGV's default."""
+        sig = self.signals
+        if self.strace:
+            self.strace(f"--- {_signame(info.signo)} {{si_signo={info.signo}, si_code={info.code}}} ---")
+        try:
+            setup_frame(self.mem, cpu, act.handler, act.flags, act.restorer, sig.altstack, sig.blocked,
+                        info, trap)
+        except GuestFault:
+            raise GuestKilled(SIGSEGV, "no room for a signal frame") from None
+        sig.delivered(info.signo, act)
 
     # -- helpers the handlers share --------------------------------------------------------------
 

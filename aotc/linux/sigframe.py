@@ -1,0 +1,204 @@
+"""i386 signal frames as Linux's ia32 signal code lays them out: building one on the guest stack for a
+handler, and restoring the CPU state from one for sigreturn and rt_sigreturn.
+
+Layouts (arch/x86/include/asm/sigframe.h, uapi/asm/sigcontext.h, asm/ucontext.h):
+  sigframe:    pretcode, sig, sigcontext_32 sc @8, _fpstate_32 fpstate_unused @96 (624 bytes),
+               extramask @720, retcode[8] @724 — 732 bytes
+  rt_sigframe: pretcode, sig, pinfo @8, puc @12, siginfo @16 (128 bytes), ucontext @144 (uc_flags,
+               uc_link, uc_stack, uc_mcontext @164, uc_sigmask @252), retcode[8] @260 — 268 bytes
+aotc keeps no FPU state in a frame: sigcontext.fpstate is 0 ("no FPU context").
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aotc.backend.flags import ARITH_EFLAGS, cc_from_eflags, eflags_from_cc
+from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, FS, GS, SS, CPUState
+from aotc.guest.memory import GuestFault, GuestMemory
+
+SIGCONTEXT = struct.Struct("<8H8I3I2H2I2H3I")   # struct sigcontext_32, 88 bytes
+SIGINFO_SIZE = 128
+UCONTEXT_HEAD = struct.Struct("<II" "IiI")      # uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size)
+SIGSET = struct.Struct("<Q")
+U32 = struct.Struct("<I")
+
+FPSTATE_32_SIZE = 624
+SIGFRAME_SC = 8
+SIGFRAME_EXTRAMASK = SIGFRAME_SC + SIGCONTEXT.size + FPSTATE_32_SIZE
+SIGFRAME_RETCODE = SIGFRAME_EXTRAMASK + 4
+SIGFRAME_SIZE = SIGFRAME_RETCODE + 8
+RT_INFO = 16
+RT_UC = RT_INFO + SIGINFO_SIZE
+RT_MCONTEXT = RT_UC + UCONTEXT_HEAD.size
+RT_SIGMASK = RT_MCONTEXT + SIGCONTEXT.size
+RT_RETCODE = RT_SIGMASK + SIGSET.size
+RT_SIGFRAME_SIZE = RT_RETCODE + 8
+
+NR_SIGRETURN, NR_RT_SIGRETURN = 119, 173
+SIGRETURN_CODE = b"\x58\xb8" + U32.pack(NR_SIGRETURN) + b"\xcd\x80"  # popl %eax; movl $119,%eax; int 0x80
+RT_SIGRETURN_CODE = b"\xb8" + U32.pack(NR_RT_SIGRETURN) + b"\xcd\x80\x00"  # movl $173,%eax; int 0x80
+
+SA_SIGINFO, SA_ONSTACK, SA_RESTORER = 0x4, 0x08000000, 0x04000000
+SS_ONSTACK, SS_DISABLE = 1, 2
+USER_CS, USER_DS = 0x23, 0x2B       # the flat selectors of an i386 task on an x86-64 kernel
+EFLAGS_FIXED = 0x202                # IF and the always-one bit 1
+DF, AC, ID = 1 << 10, 1 << 18, 1 << 21
+FIX_EFLAGS = ARITH_EFLAGS | DF | AC  # what sigreturn takes from the frame (TF, RF: aotc has none)
+SC_REGS = (EDI, ESI, EBP, ESP, EBX, EDX, ECX, EAX)   # sigcontext's register order
+SC_SEGS = (GS, FS, ES, DS)
+
+
+class BadFrame(Exception):
+    """sigreturn found no valid frame: Linux answers with SIGSEGV."""
+
+
+@dataclass(frozen=True)
+class SigInfo:
+    """A siginfo_t: signo, code, and the union's leading words ((pid, uid) for kill, (addr,) for faults)."""
+
+    signo: int
+    code: int
+    fields: tuple[int, ...] = ()
+
+    def pack(self) -> bytes:
+        head = struct.pack("<iii", self.signo, 0, self.code) + b"".join(U32.pack(f) for f in self.fields)
+        return head.ljust(SIGINFO_SIZE, b"\0")
+
+
+@dataclass(frozen=True)
+class Trap:
+    """What a fault leaves in sigcontext: trapno, the error code and cr2 (all 0 for a sent signal)."""
+
+    trapno: int = 0
+    err: int = 0
+    cr2: int = 0
+
+
+def guest_eflags(cpu: CPUState) -> int:
+    """The guest's EFLAGS as pushf shows them."""
+    return eflags_from_cc(cpu.cc) | (DF if cpu.df else 0) | cpu.eflags_misc | EFLAGS_FIXED
+
+
+def restore_eflags(cpu: CPUState, eflags: int) -> None:
+    """Take the FIX_EFLAGS bits of `eflags` into the CPU state (ID and the rest stay as they are)."""
+    cpu.cc = cc_from_eflags(eflags)
+    cpu.df = 1 if eflags & DF else 0
+    cpu.eflags_misc = (cpu.eflags_misc & ~AC) | (eflags & AC)
+
+
+def altstack_flags(sp: int, altstack: tuple[int, int, int]) -> int:
+    """sas_ss_flags: SS_DISABLE without an alternate stack, SS_ONSTACK while `sp` is on it, else 0."""
+    base, _, size = altstack
+    if size == 0:
+        return SS_DISABLE
+    return SS_ONSTACK if base < sp <= base + size else 0
+
+
+def pack_sigcontext(cpu: CPUState, oldmask: int, trap: Trap) -> bytes:
+    """struct sigcontext_32 for the current CPU state."""
+    return SIGCONTEXT.pack(
+        *(v for seg in SC_SEGS for v in (cpu.seg_sel[seg] & 0xFFFF, 0)),
+        *(cpu.regs[r] for r in SC_REGS),
+        trap.trapno, trap.err, cpu.eip, (cpu.seg_sel[CS] or USER_CS) & 0xFFFF, 0,
+        guest_eflags(cpu), cpu.regs[ESP], (cpu.seg_sel[SS] or USER_DS) & 0xFFFF, 0,
+        0, oldmask & 0xFFFFFFFF, trap.cr2)
+
+
+def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int], int]) -> None:
+    """Load registers, eip, the FIX_EFLAGS bits and gs/fs/es/ds from a sigcontext_32 (BadFrame for a
+    selector that names no segment; cs and ss stay flat)."""
+    fields = SIGCONTEXT.unpack(data)
+    selectors = fields[0:8:2]
+    try:
+        bases = [segment_base(sel) for sel in selectors]
+    except ValueError as e:
+        raise BadFrame(str(e)) from e
+    for seg, sel, base in zip(SC_SEGS, selectors, bases, strict=True):
+        cpu.seg_sel[seg] = sel
+        cpu.seg_base[seg] = base
+    for reg, value in zip(SC_REGS, fields[8:16], strict=True):
+        cpu.regs[reg] = value
+    cpu.eip = fields[18]
+    restore_eflags(cpu, fields[21])
+
+
+def frame_address(cpu: CPUState, flags: int, altstack: tuple[int, int, int], size: int) -> int:
+    """get_sigframe: the frame's address below esp, or below the top of the sigaltstack for
+    SA_ONSTACK when not already on it, aligned so that (frame + 4) is a multiple of 16."""
+    sp = cpu.regs[ESP]
+    if flags & SA_ONSTACK and altstack_flags(sp, altstack) == 0:
+        sp = altstack[0] + altstack[2]
+    return (((sp - size) + 4) & ~15) - 4
+
+
+def _write_frame(mem: GuestMemory, addr: int, frame: bytes) -> None:
+    if not mem.check(addr, len(frame), write=True):
+        raise GuestFault(addr)
+    mem.write(addr, frame)
+
+
+def _enter_handler(cpu: CPUState, handler: int, frame: int, signo: int, regparm: tuple[int, int]) -> None:
+    """The registers a handler starts with (the kernel's regparm(3) convention: eax, edx, ecx)."""
+    cpu.regs[ESP] = frame
+    cpu.eip = handler
+    cpu.regs[EAX] = signo
+    cpu.regs[EDX], cpu.regs[ECX] = regparm
+    cpu.df = 0
+    for seg in (DS, ES):
+        cpu.seg_sel[seg] = USER_DS
+        cpu.seg_base[seg] = 0
+
+
+def setup_frame(mem: GuestMemory, cpu: CPUState, handler: int, flags: int, restorer: int,
+                altstack: tuple[int, int, int], oldmask: int, info: SigInfo, trap: Trap) -> None:
+    """Push a sigframe (or an rt_sigframe for SA_SIGINFO) for `info` and enter the handler.
+
+    GuestFault if the stack cannot take the frame (Linux then forces SIGSEGV).
+    """
+    sigcontext = pack_sigcontext(cpu, oldmask, trap)
+    if flags & SA_SIGINFO:
+        frame = frame_address(cpu, flags, altstack, RT_SIGFRAME_SIZE)
+        pretcode = restorer if flags & SA_RESTORER else frame + RT_RETCODE
+        stack = (altstack[0], altstack_flags(cpu.regs[ESP], altstack), altstack[2])
+        data = (struct.pack("<IiII", pretcode, info.signo, frame + RT_INFO, frame + RT_UC) + info.pack()
+                + UCONTEXT_HEAD.pack(0, 0, *stack) + sigcontext + SIGSET.pack(oldmask) + RT_SIGRETURN_CODE)
+        regparm = (frame + RT_INFO, frame + RT_UC)
+    else:
+        frame = frame_address(cpu, flags, altstack, SIGFRAME_SIZE)
+        pretcode = restorer if flags & SA_RESTORER else frame + SIGFRAME_RETCODE
+        data = (struct.pack("<Ii", pretcode, info.signo) + sigcontext + bytes(FPSTATE_32_SIZE)
+                + U32.pack(oldmask >> 32) + SIGRETURN_CODE)
+        regparm = (0, 0)
+    _write_frame(mem, frame, data)
+    _enter_handler(cpu, handler, frame, info.signo, regparm)
+
+
+def sigreturn(mem: GuestMemory, cpu: CPUState, segment_base: Callable[[int], int]) -> int:
+    """sigreturn (119): the frame is at esp - 8 (pretcode and sig popped); restore the CPU state and
+    return the restored signal mask (BadFrame if the frame is unreadable)."""
+    frame = (cpu.regs[ESP] - 8) & 0xFFFFFFFF
+    try:
+        sc = mem.read(frame + SIGFRAME_SC, SIGCONTEXT.size)
+        high = U32.unpack(mem.read(frame + SIGFRAME_EXTRAMASK, 4))[0]
+    except GuestFault as e:
+        raise BadFrame(str(e)) from e
+    restore_sigcontext(cpu, sc, segment_base)
+    return SIGCONTEXT.unpack(sc)[-2] | (high << 32)
+
+
+def rt_sigreturn(mem: GuestMemory, cpu: CPUState,
+                 segment_base: Callable[[int], int]) -> tuple[int, tuple[int, int, int]]:
+    """rt_sigreturn (173): the frame is at esp - 4 (pretcode popped); restore the CPU state and return
+    the restored signal mask and the frame's uc_stack (BadFrame if the frame is unreadable)."""
+    frame = (cpu.regs[ESP] - 4) & 0xFFFFFFFF
+    try:
+        uc = mem.read(frame + RT_UC, RT_RETCODE - RT_UC)
+    except GuestFault as e:
+        raise BadFrame(str(e)) from e
+    head = UCONTEXT_HEAD.unpack_from(uc)
+    mask = SIGSET.unpack_from(uc, RT_SIGMASK - RT_UC)[0]
+    restore_sigcontext(cpu, uc[RT_MCONTEXT - RT_UC:RT_SIGMASK - RT_UC], segment_base)
+    return mask, (head[2], head[3], head[4])
