@@ -1,4 +1,5 @@
-"""The `aotc` command line (typer): `aotc run [options] PROGRAM [ARGS...]`."""
+"""The `aotc` command line (typer): `aotc run [options] PROGRAM [ARGS...]`, `aotc warm PROGRAM...`,
+`aotc inspect [PROGRAM] [--pc ADDR]`, `aotc cache stats|clear`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run 32-bit x86 Linux programs on x86-64 by dynamic binary translation.")
 
+cache_app = typer.Typer(no_args_is_help=True, help="Look after the persistent translation cache.")
+app.add_typer(cache_app, name="cache")
+
 _RUN_SETTINGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+_CACHE_HELP = "Translation cache directory (default: $AOTC_CACHE, the checkout's cache/, ~/.cache/aotc)."
+CacheOption = Annotated[Path | None, typer.Option("--cache", help=_CACHE_HELP)]
 
 
 def fail(message: str, status: int = 1) -> NoReturn:
@@ -44,19 +50,21 @@ def main() -> None:
 def run(
     program: Annotated[str, typer.Argument(help="The i386 Linux program to run.")],
     args: Annotated[list[str] | None, typer.Argument(help="Arguments passed to the guest.")] = None,
-    cache: Annotated[Path | None, typer.Option("--cache", help="Translation cache directory.")] = None,
+    cache: CacheOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run without the persistent cache.")] = False,
     stats: Annotated[Path | None, typer.Option("--stats", help="Write run statistics as JSON here.")] = None,
-    debug: Annotated[str, typer.Option("-d", help="Log items: in_asm,op,op_opt,out_asm,exec.")] = "",
+    debug: Annotated[str, typer.Option("-d", help="Log items: in_asm,op,op_opt,out_asm,exec,unimp.")] = "",
     logfile: Annotated[str | None, typer.Option("-D", help="Write the -d log to this file.")] = None,
     strace: Annotated[bool, typer.Option("--strace", help="Log every system call on stderr.")] = False,
 ) -> None:
     """Run PROGRAM under aotc; options come before PROGRAM, everything after it goes to the guest."""
     from aotc.exec.runner import GuestRun
     from aotc.loader import LoadError
+    from aotc.persist.location import resolve_cache_dir
 
+    cache_dir = None if no_cache else resolve_cache_dir(cache)
     try:
-        guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace)
+        guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace, cache_dir)
     except (LoadError, OSError, ValueError) as e:
         fail(str(e))
     t0 = time.perf_counter()
@@ -69,6 +77,77 @@ def run(
         die_by_signal(outcome.signo)
     sys.stdout.flush()
     raise SystemExit(outcome.status)
+
+
+@app.command()
+def warm(
+    programs: Annotated[list[str], typer.Argument(help="The i386 Linux programs to translate.")],
+    cache: CacheOption = None,
+) -> None:
+    """Translate PROGRAMs into the cache ahead of time, without running them."""
+    from aotc.loader import LoadError
+    from aotc.persist.db import CacheDB
+    from aotc.persist.location import resolve_cache_dir
+    from aotc.persist.warm import warm_programs
+
+    db = CacheDB(resolve_cache_dir(cache))
+    try:
+        summary = warm_programs(programs, db, show_progress=sys.stderr.isatty())
+    except (LoadError, OSError, ValueError) as e:
+        fail(str(e))
+    finally:
+        db.close()
+    print(f"warmed {summary.programs} program(s): {summary.blocks} blocks ({summary.translated} translated, "
+          f"{summary.blocks - summary.translated} already cached), {summary.guest_bytes} guest bytes, "
+          f"{summary.seconds:.2f} s")
+
+
+@app.command()
+def inspect(
+    program: Annotated[str | None, typer.Argument(help="Only the blocks valid for this program.")] = None,
+    pc: Annotated[str | None, typer.Option("--pc", help="Show one block in detail (hex address).")] = None,
+    cache: CacheOption = None,
+) -> None:
+    """List the blocks the cache holds, or show one block's guest code, optimized IR and host code."""
+    from aotc.loader import LoadError
+    from aotc.persist.db import CacheDB
+    from aotc.persist.inspect import describe_block, list_blocks
+    from aotc.persist.location import resolve_cache_dir
+
+    db = CacheDB(resolve_cache_dir(cache))
+    try:
+        if pc is None:
+            list_blocks(db, program, sys.stdout)
+        elif not describe_block(db, program, int(pc, 16), sys.stdout):
+            fail(f"no cached block at {pc}")
+    except (LoadError, OSError, ValueError) as e:
+        fail(str(e))
+    finally:
+        db.close()
+
+
+@cache_app.command("stats")
+def cache_stats(cache: CacheOption = None) -> None:
+    """Show where the cache is and how much it holds."""
+    from aotc.persist.db import CacheDB
+    from aotc.persist.location import resolve_cache_dir
+
+    db = CacheDB(resolve_cache_dir(cache))
+    for key, value in db.stats().items():
+        print(f"{key}: {value}")
+    db.close()
+
+
+@cache_app.command("clear")
+def cache_clear(cache: CacheOption = None) -> None:
+    """Delete every cached block."""
+    from aotc.persist.db import CacheDB
+    from aotc.persist.location import resolve_cache_dir
+
+    db = CacheDB(resolve_cache_dir(cache))
+    db.clear()
+    print(f"cleared {db.path}")
+    db.close()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ accepted. Widths are operand sizes in bits: 8, 16, 32 or 64.
 
 from __future__ import annotations
 
-from aotc.backend.encoding import FORMS, AsmError, Form, Mem, Reg, imm_bytes, mem_bytes, rex_bits
+import functools
+from dataclasses import dataclass
+
+from aotc.backend.encoding import FORMS, AsmError, Form, Mem, Reg, imm_bytes, mem_bytes, rex_bits, signed
 
 __all__ = ["Asm", "AsmError", "Label", "Mem", "Reg", "REGS", "CC_NAMES",
            "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
@@ -26,33 +29,72 @@ class Label:
     __slots__ = ()
 
 
-_IMM_KINDS = frozenset({"1", "ib", "iz", "iv", "ub"})
+# the class (see `_classify`) of each register operand, and the bit of each immediate kind in an int class
+_REG_CLASS = ("rA", "rC", *["r"] * 14)
+_IMM_BIT = {"1": 1, "ub": 2, "ib": 4, "iz": 8, "iv": 16}
+# operand kind of a form -> the register and memory classes it accepts
+_ACCEPTS: dict[str, frozenset[str]] = {
+    "r": frozenset({"r", "rA", "rC"}),
+    "m": frozenset({"m"}),
+    "rm": frozenset({"r", "rA", "rC", "m"}),
+    "a": frozenset({"rA"}),
+    "c": frozenset({"rC"}),
+}
 
 
-def _kind_matches(kind: str, x: Operand) -> bool:
-    """Whether operand x has kind `kind` (immediates are checked for range separately)."""
-    is_reg = isinstance(x, Reg)
-    return {
-        "r": is_reg,
-        "m": isinstance(x, Mem),
-        "rm": is_reg or isinstance(x, Mem),
-        "a": is_reg and x == 0,
-        "c": is_reg and x == 1,
-    }.get(kind, isinstance(x, int) and not is_reg and not isinstance(x, bool))
+def _imm_class(v: int, w: int) -> int:
+    """The immediate kinds v fits at operand size w, as `_IMM_BIT` bits (the ranges `imm_bytes` takes)."""
+    bits = (v == 1) | (0 <= v < 256) << 1
+    s = signed(v, w)
+    if s is not None:
+        bits |= (-128 <= s < 128) << 2 | (-(1 << 31) <= s < 1 << 31) << 3 | 16
+    return bits
 
 
-def _match(form: Form, args: tuple[Operand, ...], w: int) -> bytes | None:
-    """The encoded immediate if `args` fit `form` (b"" when it has none), else None."""
-    imm = b""
-    for kind, x, role in zip(form.kinds, args, form.roles, strict=True):
-        if not _kind_matches(kind, x):
-            return None
-        if kind in _IMM_KINDS:
-            enc = imm_bytes(kind, x, w)
-            if enc is None:
-                return None
-            imm += enc if role == "I" else b""
-    return imm
+def _classify(x: object, w: int) -> str | int:
+    """What decides which forms an operand fits: register class, memory, or (an int) immediate kinds."""
+    if isinstance(x, Reg):
+        return _REG_CLASS[x]
+    if isinstance(x, Mem):
+        return "m"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return _imm_class(x, w)
+    return "?"
+
+
+def _fits_kind(kind: str, cls: str | int) -> bool:
+    """Whether an operand of class `cls` (from `_classify`) fits a form's operand kind."""
+    if isinstance(cls, int):
+        return bool(_IMM_BIT.get(kind, 0) & cls)
+    return cls in _ACCEPTS.get(kind, ())
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A chosen form and where each operand goes: its opcode, the operand index per role, immediates."""
+
+    form: Form
+    op: bytes
+    reg: int | None
+    rm: int | None
+    plus: int | None
+    imms: tuple[tuple[int, str], ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan(name: str, w: int, opw: int, classes: tuple[str | int, ...], first_form: int) -> _Plan | None:
+    """The first form of `name` (from index `first_form`) that takes operands of these classes."""
+    for form in FORMS[name][first_form:]:
+        op = form.op8 if opw == 8 else form.op
+        if w not in form.widths or opw not in (form.rm_widths or (w,)) or op is None:
+            continue
+        if len(form.kinds) != len(classes):
+            continue
+        if all(_fits_kind(kind, cls) for kind, cls in zip(form.kinds, classes, strict=True)):
+            roles = form.roles
+            return _Plan(form, op, *(roles.index(r) if r in roles else None for r in "RMO"),
+                         tuple((i, form.kinds[i]) for i, r in enumerate(roles) if r == "I"))
+    return None
 
 
 def _loc(x: Operand) -> Reg | Mem:
@@ -112,31 +154,26 @@ class Assembler:
         self._buf += bytes(4)
 
     def _op(self, name: str, w: int, *args: Operand, opw: int | None = None, opadd: int = 0,
-            forms: tuple[Form, ...] | None = None) -> None:
+            first_form: int = 0) -> None:
         """Emit the first form of `name` that encodes these operands at operand size w.
 
         opw selects the opcode by the size of the r/m operand when it differs from w (movzx, movsx).
-        opadd is added to the last opcode byte (condition codes).
+        opadd is added to the last opcode byte (condition codes). Forms before `first_form` are skipped.
         """
         opw = w if opw is None else opw
-        for form in forms or FORMS[name]:
-            op = form.op8 if opw == 8 else form.op
-            if w not in form.widths or opw not in (form.rm_widths or (w,)) or op is None:
-                continue
-            if len(form.kinds) != len(args):
-                continue
-            imm = _match(form, args, w)
-            if imm is None:
-                continue
-            self._emit(form, op, w, opw, dict(zip(form.roles, args, strict=True)), opadd, imm)
-            return
-        shown = ", ".join(repr(a) for a in args)
-        raise AsmError(f"{name}: no {w}-bit form for operands ({shown})")
+        plan = _plan(name, w, opw, tuple(_classify(x, w) for x in args), first_form)
+        if plan is None:
+            shown = ", ".join(repr(a) for a in args)
+            raise AsmError(f"{name}: no {w}-bit form for operands ({shown})")
+        imm = b"".join(imm_bytes(kind, args[i], w) for i, kind in plan.imms)
+        reg = None if plan.reg is None else args[plan.reg]
+        rm = None if plan.rm is None else args[plan.rm]
+        plus = None if plan.plus is None else args[plan.plus]
+        self._emit(plan.form, plan.op, w, opw, reg, rm, plus, opadd, imm)
 
-    def _emit(self, form: Form, op: bytes, w: int, opw: int, by_role: dict[str, Operand], opadd: int,
-              imm: bytes) -> None:
+    def _emit(self, form: Form, op: bytes, w: int, opw: int, reg: Operand | None, rm: Operand | None,
+              plus: Operand | None, opadd: int, imm: bytes) -> None:
         """Emit prefixes, opcode, ModRM/SIB/displacement and immediate for one chosen form."""
-        reg, rm, plus = by_role.get("R"), by_role.get("M"), by_role.get("O")
         byte_regs = [r for r, size in ((reg, w), (rm, opw), (plus, w)) if isinstance(r, Reg) and size == 8]
         rex = (8 if w == 64 and form.rexw else 0) | rex_bits(reg, rm if plus is None else plus)
         out = bytearray(b"\x66" if w == 16 else b"")
@@ -211,7 +248,7 @@ class Asm(Assembler):
         """Swap a_ and b; xchg eax, eax keeps the 87 form since 90 would not zero-extend."""
         a_, b = _loc(a_), _loc(b)
         same_eax = w == 32 and a_ == b == RAX and isinstance(a_, Reg) and isinstance(b, Reg)
-        self._op("xchg", w, a_, b, forms=FORMS["xchg"][2:] if same_eax else None)
+        self._op("xchg", w, a_, b, first_form=2 if same_eax else 0)
 
     def inc(self, w: int, dst: Operand) -> None:
         """dst += 1 (CF kept)."""

@@ -7,7 +7,7 @@ from typing import TextIO
 
 import capstone
 
-ITEMS = ("in_asm", "op", "op_opt", "out_asm", "exec")
+ITEMS = ("in_asm", "op", "op_opt", "out_asm", "exec", "unimp")
 
 
 class DebugLog:
@@ -32,6 +32,11 @@ class DebugLog:
         """x86-64 disassembly of generated code, one instruction a line."""
         return "".join(f"  0x{i.address:016x}:  {i.mnemonic} {i.op_str}\n"
                        for i in self._host_disasm.disasm(code, addr))
+
+    def line(self, text: str) -> None:
+        """One line of the log, written at once (strace and unimp lines come between guest output)."""
+        self.out.write(text + "\n")
+        self.out.flush()
 
     def flush(self) -> None:
         self.out.flush()

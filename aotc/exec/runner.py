@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from aotc.backend.flags import cc_from_eflags
 from aotc.exec.cpu_loop import CpuLoop
@@ -14,6 +15,8 @@ from aotc.guest.cpu import CS, DS, ES, ESP, SS, CPUState
 from aotc.guest.memory import GuestMemory
 from aotc.linux import GuestExit, GuestKilled, LinuxUser
 from aotc.loader import load_program
+from aotc.persist.db import CacheDB
+from aotc.persist.store import PersistentStore
 
 # Linux's user segment selectors on x86-64 for 32-bit tasks: __USER32_CS and __USER_DS
 _USER_CS = 0x23
@@ -32,18 +35,22 @@ class Outcome:
 class GuestRun:
     """Everything one `aotc run` owns."""
 
-    def __init__(self, cpu: CPUState, loop: CpuLoop, log: DebugLog, stats: Stats) -> None:
+    def __init__(self, cpu: CPUState, loop: CpuLoop, log: DebugLog, stats: Stats,
+                 store: PersistentStore | None = None) -> None:
         self.cpu = cpu
         self.loop = loop
         self.log = log
         self.stats = stats
+        self.store = store
 
     @classmethod
     def start(cls, program: str, argv: list[str], debug: str, logfile: str | None,
-              strace: bool) -> GuestRun:
-        """Load `program` and prepare its first instruction (LoadError/ValueError on bad input)."""
+              strace: bool, cache_dir: Path | None = None) -> GuestRun:
+        """Load `program` and prepare its first instruction (LoadError/ValueError on bad input);
+        with `cache_dir`, blocks come from and go to the persistent translation cache there."""
         log = DebugLog(debug, logfile)
         stats = Stats()
+        db = CacheDB(cache_dir) if cache_dir is not None else None
         mem = GuestMemory()
         envp = [f"{k}={v}" for k, v in os.environ.items()]
         prog = load_program(program, argv, envp, mem)
@@ -55,18 +62,21 @@ class GuestRun:
         cpu.seg_sel[CS] = _USER_CS
         for seg in (DS, ES, SS):
             cpu.seg_sel[seg] = _USER_DS
-        tracer = (lambda line: print(line, file=log.out, flush=True)) if strace else None
-        linux = LinuxUser(mem, prog, tracer)
-        engine = Engine(mem.fetch_code, log, stats)
+        linux = LinuxUser(mem, prog, log.line if strace else None, log.line if log.on("unimp") else None)
+        store = PersistentStore(db, mem.fetch_code, stats) if db is not None else None
+        engine = Engine(mem.fetch_code, log, stats, store=store)
         mem.on_write = engine.invalidate_range
-        return cls(cpu, CpuLoop(engine, cpu, linux), log, stats)
+        return cls(cpu, CpuLoop(engine, cpu, linux), log, stats, store)
 
     def run(self) -> Outcome:
-        """Run until the guest exits or is killed."""
+        """Run until the guest exits or is killed; then write what it translated to the cache."""
         try:
             self.loop.run()
         except GuestExit as e:
             return Outcome(status=e.status & 0xFF)
         except GuestKilled as e:
             return Outcome(signo=e.signo)
+        finally:
+            if self.store is not None:
+                self.store.close()
         raise AssertionError("cpu_loop returned")

@@ -12,6 +12,7 @@ class Stats:
 
     tbs_translated: int = 0
     tbs_from_cache: int = 0
+    tbs_discarded: int = 0
     guest_insns_translated: int = 0
     dispatcher_exits: int = 0
     tbs_chained: int = 0

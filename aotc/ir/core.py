@@ -7,18 +7,30 @@ are made from the op table: `d = b.add(x, y)`, `d, f = b.add_cc(x, y, w=32)`, `b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from aotc.ir.ops import OPS, OpDef
 
 
-@dataclass(frozen=True)
-class Temp:
-    """A virtual 32-bit register."""
+class Temp(tuple):
+    """A virtual 32-bit register, equal and hashing by its id.
 
-    id: int
+    A one-element tuple rather than a dataclass so that hashing and comparing (in every liveness set and
+    optimizer table) run in C; it equals no `Label` and no int.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, id: int) -> Temp:
+        return tuple.__new__(cls, (id,))
+
+    id = property(itemgetter(0), doc="The temp's number.")
+
+    def __getnewargs__(self) -> tuple[int]:
+        return (self[0],)
 
     def __repr__(self) -> str:
-        return f"t{self.id}"
+        return f"t{self[0]}"
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,7 @@ class Label:
 Value = Temp | int
 
 
-@dataclass
+@dataclass(slots=True)
 class Op:
     """One IR instruction: `outs = name(ins) [args]`. An input may be None only where the def allows it."""
 
@@ -42,10 +54,10 @@ class Op:
     outs: list[Temp]
     ins: list[Value | None]
     args: dict[str, int | Label] = field(default_factory=dict)
+    name: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return self.opdef.name
+    def __post_init__(self) -> None:
+        self.name = self.opdef.name
 
     def __repr__(self) -> str:
         from aotc.ir.printer import format_op

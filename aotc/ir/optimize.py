@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 
 from aotc.ir.core import Block, Label, Op, Temp, Value
 from aotc.ir.fold import fold_constants
-from aotc.ir.liveness import basic_blocks, live_after, temps_used
+from aotc.ir.liveness import basic_blocks, is_acyclic, live_out, successors
 from aotc.ir.ops import BB_END, CAN_FAULT, NO_FALLTHROUGH, OPS, SIDE_EFFECTS
 
 MAX_ROUNDS = 8
@@ -32,11 +31,8 @@ def _with_ops(block: Block, ops: list[Op]) -> Block:
     return Block(block.pc, ops, block.ntemps, block.nlabels)
 
 
-def _forget(known: dict, t: Temp) -> None:
-    """Drop what `known` says about temp `t` and every entry whose value is `t` (it is being redefined)."""
-    known.pop(t, None)
-    for k in [k for k, v in known.items() if v == t]:
-        del known[k]
+def _temps_in(op: Op) -> list[Temp]:
+    return [v for v in op.ins if isinstance(v, Temp)]
 
 
 def _plain_inputs(op: Op) -> list[Value] | None:
@@ -67,15 +63,35 @@ def _demoted(op: Op, block: Block) -> list[Op] | None:
     return [*ops, Op(plain, [t], ins), Op(OPS[ZERO_EXTEND[w]], [d], [t])]
 
 
+def _dead_flags(block: Block) -> set[int]:
+    """The indices of the `*_cc` ops with a plain form whose flags output is dead right after them."""
+    ops = block.ops
+    spans = basic_blocks(block)
+    succs = successors(block, spans)
+    ends = None if is_acyclic(succs) else live_out(block, spans, succs)
+    live_in: list[set[Temp]] = [set()] * len(spans)
+    dead: set[int] = set()
+    for n in reversed(range(len(spans))):
+        live = set().union(*(live_in[s] for s in succs[n])) if ends is None else set(ends[n])
+        for i in reversed(spans[n]):
+            op = ops[i]
+            if op.name in PLAIN_OF_CC and op.outs[1] not in live:
+                dead.add(i)
+            live.difference_update(op.outs)
+            live.update(_temps_in(op))
+        live_in[n] = live
+    return dead
+
+
 def demote_dead_flags(block: Block) -> Block:
     """A `*_cc` op whose flags are dead becomes the plain op(s) computing the same result, so folding
     and copy propagation see through it (`xor_cc t, t` becomes 0)."""
-    live = live_after(block)
+    if not any(op.name in PLAIN_OF_CC for op in block.ops):
+        return block
+    dead = _dead_flags(block)
     out = _with_ops(block, [])
     for i, op in enumerate(block.ops):
-        plain = None
-        if op.name in PLAIN_OF_CC and op.outs[1] not in live[i]:
-            plain = _demoted(op, out)
+        plain = _demoted(op, out) if i in dead else None
         out.ops.extend(plain or [op])
     return out
 
@@ -88,16 +104,22 @@ def propagate_copies(block: Block) -> Block:
                                     if op.name == "mov" and isinstance(op.ins[0], int)
                                     and ndefs[op.outs[0]] == 1}
     known: dict[Temp, Value] = dict(constants)
+    copies: dict[Temp, list[Temp]] = {}     # temp v -> the temps d that `known` may say hold v
     ops = []
     for op in block.ops:
         if op.name == "label":
-            known = dict(constants)
-        ins = [known.get(v, v) if isinstance(v, Temp) else v for v in op.ins]
-        new = op if ins == op.ins else replace(op, ins=ins)
+            known, copies = dict(constants), {}
+        ins = [known.get(v, v) for v in op.ins]
+        new = op if ins == op.ins else Op(op.opdef, op.outs, ins, op.args)
         for t in op.outs:
-            _forget(known, t)
+            known.pop(t, None)
+            for d in copies.pop(t, ()):
+                if known.get(d) == t:
+                    del known[d]
         if new.name == "mov" and new.ins[0] != new.outs[0]:
-            known[new.outs[0]] = new.ins[0]
+            v = known[new.outs[0]] = new.ins[0]
+            if isinstance(v, Temp):
+                copies.setdefault(v, []).append(new.outs[0])
         ops.append(new)
     return _with_ops(block, ops)
 
@@ -111,24 +133,32 @@ def forward_state(block: Block) -> Block:
     `st_state v, off` of the value the field already holds goes, up to the next label (control may join
     there with other state)."""
     known: dict[int, Value] = {}
+    holders: dict[Temp, list[int]] = {}    # temp v -> the offsets that `known` may say hold v
     ops = []
     for op in block.ops:
-        if op.name == "label":
-            known = {}
+        name = op.name
+        if name == "label":
+            known, holders = {}, {}
         for t in op.outs:
-            for off in [off for off, v in known.items() if v == t]:
-                del known[off]
-        off = op.args.get("off")
-        if op.name == "ld_state" and off in known:
-            op = Op(OPS["mov"], op.outs, [known[off]])
-        elif op.name == "ld_state":
-            known[off] = op.outs[0]
-        elif op.name == "st_state" and off in known and known[off] == op.ins[0]:
-            continue
-        elif op.name == "st_state":
-            for other in [o for o in known if _overlaps(o, off)]:
-                del known[other]
-            known[off] = op.ins[0]
+            for off in holders.pop(t, ()):
+                if known.get(off) == t:
+                    del known[off]
+        if name == "ld_state":
+            off = op.args["off"]
+            if off in known:
+                op = Op(OPS["mov"], op.outs, [known[off]])
+            else:
+                known[off] = op.outs[0]
+                holders.setdefault(op.outs[0], []).append(off)
+        elif name == "st_state":
+            off, v = op.args["off"], op.ins[0]
+            if off in known and known[off] == v:
+                continue
+            for other in range(off - FIELD_SIZE + 1, off + FIELD_SIZE):
+                known.pop(other, None)
+            known[off] = v
+            if isinstance(v, Temp):
+                holders.setdefault(v, []).append(off)
         ops.append(op)
     return _with_ops(block, ops)
 
@@ -140,15 +170,19 @@ def remove_dead_stores(block: Block) -> Block:
     overwritten: set[int] = set()
     for i in reversed(range(len(block.ops))):
         op = block.ops[i]
-        off = op.args.get("off")
         if op.opdef.flags & (BB_END | CAN_FAULT):
             overwritten = set()
-        elif op.name == "st_state" and off in overwritten:
-            keep[i] = False
         elif op.name == "st_state":
-            overwritten.add(off)
-        elif op.name == "ld_state":
+            off = op.args["off"]
+            if off in overwritten:
+                keep[i] = False
+            else:
+                overwritten.add(off)
+        elif op.name == "ld_state" and overwritten:
+            off = op.args["off"]
             overwritten = {o for o in overwritten if not _overlaps(o, off)}
+    if all(keep):
+        return block
     return _with_ops(block, [op for op, k in zip(block.ops, keep, strict=True) if k])
 
 
@@ -162,6 +196,9 @@ def simplify_branches(block: Block) -> Block:
     """Drop labels no branch targets, code no path reaches (after an op that never falls through, up to
     the next used label) and branches to the very next op; repeat until nothing changes."""
     ops = block.ops
+    if not any("label" in op.args for op in ops):
+        end = next((i + 1 for i, op in enumerate(ops) if op.opdef.flags & NO_FALLTHROUGH), len(ops))
+        return block if end == len(ops) else _with_ops(block, ops[:end])
     while True:
         targets = {op.args["label"] for op in ops if op.name != "label" and "label" in op.args}
         kept: list[Op] = []
@@ -178,24 +215,42 @@ def simplify_branches(block: Block) -> Block:
         ops = kept
 
 
+def _dead_code_pass(block: Block) -> tuple[list[bool], bool]:
+    """Which ops to keep after one backward walk, and whether that walk was exact.
+
+    Where every edge goes forward, basic blocks are walked last to first and a block's live-out is made
+    of what its successors' kept ops read, which removes in one walk what repeating would. Otherwise
+    live-out comes from the full liveness and the walk must be repeated until it removes nothing.
+    """
+    ops = block.ops
+    spans = basic_blocks(block)
+    succs = successors(block, spans)
+    exact = is_acyclic(succs)
+    ends = None if exact else live_out(block, spans, succs)
+    live_in: list[set[Temp]] = [set()] * len(spans)
+    keep = [True] * len(ops)
+    for n in reversed(range(len(spans))):
+        live = set().union(*(live_in[s] for s in succs[n])) if ends is None else set(ends[n])
+        for i in reversed(spans[n]):
+            op = ops[i]
+            if not op.opdef.flags & SIDE_EFFECTS and live.isdisjoint(op.outs):
+                keep[i] = False
+                continue
+            live.difference_update(op.outs)
+            live.update(_temps_in(op))
+        live_in[n] = live
+    return keep, exact
+
+
 def eliminate_dead_code(block: Block) -> Block:
     """Drop ops without side effects whose outputs are all dead, until none is left."""
     while True:
-        spans = basic_blocks(block)
-        live_out = live_after(block)
-        keep = [True] * len(block.ops)
-        for span in spans:
-            live = set(live_out[span[-1]])
-            for i in reversed(span):
-                op = block.ops[i]
-                if not op.opdef.flags & SIDE_EFFECTS and not live & set(op.outs):
-                    keep[i] = False
-                    continue
-                live -= set(op.outs)
-                live |= temps_used(op)
+        keep, exact = _dead_code_pass(block)
         if all(keep):
             return block
         block = _with_ops(block, [op for op, k in zip(block.ops, keep, strict=True) if k])
+        if exact:
+            return block
 
 
 PASSES: tuple[Callable[[Block], Block], ...] = (

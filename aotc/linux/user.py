@@ -54,10 +54,13 @@ class LinuxUser:
     """Linux user-mode emulation for one i386 guest process."""
 
     def __init__(self, mem: GuestMemory, program: LoadedProgram,
-                 strace: Callable[[str], None] | None = None) -> None:
+                 strace: Callable[[str], None] | None = None,
+                 unimp: Callable[[str], None] | None = None) -> None:
         self.mem = mem
         self.program = program
         self.strace = strace
+        self.unimp = unimp or strace
+        """Where an unknown syscall is reported (`-d unimp`, or the strace log)."""
         self.brk_start = program.brk
         self.brk = program.brk
         self.pid = os.getpid()
@@ -81,9 +84,9 @@ class LinuxUser:
         args = tuple(cpu.regs[r] for r in ARG_REGS)
         entry = SYSCALLS.get(nr)
         if entry is None:
-            if self.strace:
-                self.strace(f"unknown syscall {nr}({','.join(hex(a) for a in args[:3])}) = -1 errno=38 "
-                            f"(Function not implemented)")
+            if self.unimp:
+                self.unimp(f"unknown syscall {nr}({','.join(hex(a) for a in args[:3])}) = -1 errno=38 "
+                           f"(Function not implemented)")
             cpu.regs[EAX] = -errno.ENOSYS & 0xFFFFFFFF
             return
         call = format_call(self.mem, entry.name, entry.fmt, args) if self.strace else ""

@@ -1,5 +1,7 @@
-"""The translator version: a hash of aotc's own source files and the capstone version, so that any
-change to the code that produced a record (or to the decoder) makes old records unreachable."""
+"""The translator version: a hash of the source files that decide what a record holds (frontend, IR,
+backend, guest layout, the engine's TB handling, the record format) and of the capstone version, so any
+change to them (or to the decoder) makes old records unreachable. Changes elsewhere (linux-user, the
+loader, the command line) keep the cache."""
 
 from __future__ import annotations
 
@@ -11,14 +13,17 @@ import capstone
 
 VERSION_SIZE = 8
 _PACKAGE = Path(__file__).resolve().parent.parent
+_SOURCES = ("frontend", "ir", "backend", "guest", "exec/engine.py", "exec/tb.py", "exec/faults.py",
+            "exec/codebuf.py", "persist/record.py", "persist/version.py")
 
 
 @functools.cache
 def translator_version() -> bytes:
-    """VERSION_SIZE bytes naming this translator: blake2b over every aotc/*.py path and contents."""
+    """VERSION_SIZE bytes naming this translator: blake2b over the paths and contents of _SOURCES."""
     h = hashlib.blake2b(digest_size=VERSION_SIZE)
     h.update(capstone.__version__.encode())
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    paths = (_PACKAGE / s for s in _SOURCES)
+    for path in sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py"))):
         h.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")
         h.update(path.read_bytes())
     return h.digest()

@@ -148,6 +148,17 @@ def test_strace_prints_syscalls(guest_bins: dict[str, Path]) -> None:
     assert any(line.startswith("exit_group(") for line in lines), lines[-5:]
 
 
+def test_unknown_syscalls_are_reported_with_d_unimp(guest_bins: dict[str, Path]) -> None:
+    """glibc's start-up asks for rseq (386), which aotc does not implement: -ENOSYS, said with -d unimp."""
+    binary = guest_bins["control-O2"]
+    native = run_native(binary)
+    quiet = run_aotc(binary)
+    result = run_aotc(binary, options=["-d", "unimp"])
+    assert (result.returncode, result.stdout) == (native.returncode, native.stdout)
+    assert "unknown syscall 386(" in result.stderr.decode(errors="replace")
+    assert b"unknown syscall" not in quiet.stderr
+
+
 def instruction_address(binary: Path, mnemonic: str) -> int:
     """The address of the first `mnemonic` in the binary's disassembly (GNU objdump)."""
     dump = subprocess.run(["objdump", "-d", str(binary)], capture_output=True, text=True, check=True).stdout

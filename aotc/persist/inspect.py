@@ -1,0 +1,89 @@
+"""`aotc inspect`: what the cache holds, per block, and one block's guest code, optimized IR and host
+code (like `qemu -d in_asm,op_opt,out_asm`, but from the cache: the IR is derived again from the
+stored guest bytes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TextIO
+
+import capstone
+
+from aotc.exec.stats import Stats
+from aotc.frontend.translate import translate_block
+from aotc.guest.memory import PAGE_SHIFT, PROT_EXEC, GuestMemory
+from aotc.ir.optimize import optimize
+from aotc.ir.printer import format_block
+from aotc.loader import load_program
+from aotc.persist.db import CacheDB
+from aotc.persist.record import CorruptRecord, StoredRecord, decode
+from aotc.persist.store import PersistentStore
+from aotc.persist.version import translator_version
+
+
+def cached_records(db: CacheDB, program: str | None) -> Iterator[StoredRecord]:
+    """Records of this translator version: all of them, or those valid for `program` loaded now."""
+    if program is None:
+        version = translator_version()
+        for _key, value in db.items():
+            try:
+                stored = decode(value)
+            except CorruptRecord:
+                continue
+            if stored.version == version:
+                yield stored
+        return
+    mem = GuestMemory()
+    try:
+        prog = load_program(program, [program], [], mem)
+        store = PersistentStore(db, mem.fetch_code, Stats())
+        for start, size, prot in prog.segments:
+            if prot & PROT_EXEC:
+                for page in range(start >> PAGE_SHIFT, (start + size) >> PAGE_SHIFT):
+                    yield from sorted(store.load_stored(page), key=lambda s: s.record.pc)
+    finally:
+        mem.close()
+
+
+def list_blocks(db: CacheDB, program: str | None, out: TextIO) -> None:
+    """One line per cached block: guest pc, guest length, pages, exits (slot->pc), host code size."""
+    out.write(f"{'pc':>10} {'len':>5} {'pages':<19} {'host':>6}  exits\n")
+    count = 0
+    for stored in sorted(cached_records(db, program), key=lambda s: s.record.pc):
+        r = stored.record
+        pages = ",".join(f"{p:#x}" for p in r.pages())
+        exits = " ".join(f"{e.slot}->{e.pc:#x}" for e in r.exits)
+        out.write(f"{r.pc:#10x} {r.size:5} {pages:<19} {len(r.code):6}  {exits}\n")
+        count += 1
+    out.write(f"{count} blocks\n")
+
+
+def describe_block(db: CacheDB, program: str | None, pc: int, out: TextIO) -> bool:
+    """Guest disassembly, optimized IR and host disassembly of the cached block(s) at `pc`."""
+    found = False
+    for stored in cached_records(db, program):
+        if stored.record.pc == pc:
+            found = True
+            out.write(_describe(stored))
+    return found
+
+
+def _describe(stored: StoredRecord) -> str:
+    r, guest = stored.record, stored.guest
+    hashes = " ".join(h.hex() for h in stored.page_hashes)
+    guest_md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+    host_md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    lines = [f"block {r.pc:#x}: {r.size} guest bytes, {r.ninsns} insns, {len(r.code)} host bytes, "
+             f"page hashes {hashes}", "IN:"]
+    lines += [f"0x{i.address:08x}:  {bytes(i.bytes).hex():<16} {i.mnemonic} {i.op_str}".rstrip()
+              for i in guest_md.disasm(guest, r.pc)]
+
+    def fetch(addr: int, n: int) -> bytes:
+        return guest[addr - r.pc:addr - r.pc + n] if r.pc <= addr < r.pc + len(guest) else b""
+
+    ir = format_block(optimize(translate_block(fetch, r.pc).block))
+    lines += ["", "OP after optimization:", ir.rstrip()]
+    lines += ["", f"OUT: [size={len(r.code)}]"]
+    lines += [f"  0x{i.address:04x}:  {i.mnemonic} {i.op_str}".rstrip() for i in host_md.disasm(r.code, 0)]
+    lines += ["exits: " + " ".join(f"slot {e.slot} -> {e.pc:#x} at +{e.offset:#x}" for e in r.exits), "", ""]
+    return "\n".join(lines)
