@@ -1,8 +1,10 @@
 """Benchmark aotc against native execution and qemu-i386 on our own CPU-bound i386 guests.
 
 Builds tools/bench/*.c into build/bench/ (static i386, -O2), runs every guest natively, under qemu-i386 and
-under `aotc run --no-cache`, checks that all three print the same stdout and exit status, and prints a
-table of wall-clock times, ratios and aotc's dispatcher exits per second.
+under `aotc run --no-cache` (cold: every block translated in the run), or with `--warm` under `aotc run`
+with a fresh persistent cache filled by one untimed run first (warm: nothing translated). It checks that
+all three print the same stdout and exit status, and prints a table of wall-clock times, ratios and
+aotc's dispatcher exits per second.
 """
 
 from __future__ import annotations
@@ -129,13 +131,15 @@ def timed_run(cmd: Sequence[str], timeout: float, stats_file: Path | None = None
     return Run(seconds, proc.stdout, proc.returncode, proc.stderr[-2000:], stats=stats)
 
 
-def engine_command(engine: str, qemu: str, binary: Path, scale: int, stats_file: Path) -> list[str]:
-    """The command line that runs `binary` at `scale` under `engine`."""
+def engine_command(engine: str, qemu: str, binary: Path, scale: int, stats_file: Path,
+                   cache: Path | None = None) -> list[str]:
+    """The command line that runs `binary` at `scale` under `engine` (aotc with `cache`, if given)."""
     guest = [str(binary), str(scale)]
+    cache_option = ["--cache", str(cache)] if cache is not None else ["--no-cache"]
     prefixes = {
         "native": [],
         "qemu": [qemu],
-        "aotc": [str(AOTC), "run", "--no-cache", "--stats", str(stats_file)],
+        "aotc": [str(AOTC), "run", *cache_option, "--stats", str(stats_file)],
     }
     return prefixes[engine] + guest
 
@@ -182,14 +186,20 @@ def fastest(runs: Sequence[Run]) -> Run:
     return min(finished, key=lambda run: run.seconds) if finished else runs[0]
 
 
-def bench_guest(binary: Path, qemu: str, scale: int, repeat: int, timeout: float) -> GuestResult:
-    """Run one guest `repeat` times under each engine; keep each engine's fastest run and judge them."""
+def bench_guest(binary: Path, qemu: str, scale: int, repeat: int, timeout: float,
+                warm: bool = False) -> GuestResult:
+    """Run one guest `repeat` times under each engine; keep each engine's fastest run and judge them.
+
+    With `warm`, aotc uses a fresh cache that one untimed run fills first."""
     best: dict[str, Run] = {}
     unstable = []
     with tempfile.TemporaryDirectory(prefix="aotc-bench-") as tmp:
+        cache = Path(tmp) / "cache" if warm else None
         for engine in ENGINES:
             stats_file = Path(tmp) / "stats.json" if engine == "aotc" else None
-            cmd = engine_command(engine, qemu, binary, scale, Path(tmp) / "stats.json")
+            cmd = engine_command(engine, qemu, binary, scale, Path(tmp) / "stats.json", cache)
+            if engine == "aotc" and warm:
+                timed_run(cmd, timeout)
             runs = engine_runs(cmd, repeat, timeout, stats_file)
             if len({run.outcome() for run in runs if not run.timed_out}) > 1:
                 unstable.append(engine)
@@ -267,6 +277,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine; the best is kept")
     parser.add_argument("--only", metavar="NAME", help="run just this guest (file stem in tools/bench)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--warm", action="store_true",
+                        help="time aotc with a persistent cache filled by one untimed run (default: cold)")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds before one run is reported as TIMEOUT (default 600)")
     args = parser.parse_args(argv)
@@ -289,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     for binary in binaries:
         print(f"bench: {binary.name} (scale {args.scale}, best of {args.repeat}) ...", file=sys.stderr)
-        results.append(bench_guest(binary, qemu, args.scale, args.repeat, args.timeout))
+        results.append(bench_guest(binary, qemu, args.scale, args.repeat, args.timeout, args.warm))
     print(format_table(results))
     if args.json is not None:
         args.json.write_text(json.dumps(to_json(results, args.scale, args.repeat), indent=2) + "\n")

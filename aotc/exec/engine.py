@@ -51,7 +51,8 @@ class Engine:
         self.log = log
         self.stats = stats
         self.store = store
-        self.loaded_pages: set[int] = set()   # pages whose stored records were already looked up
+        self.loaded_pages: set[int] = set()   # pages whose stored records were already fetched
+        self.stored: dict[int, TBRecord] = {}  # fetched records not installed yet, by guest pc
         self.buf = CodeBuffer(buffer_size)
         prologue = build_prologue()
         base = self.buf.append(prologue.code)
@@ -89,6 +90,7 @@ class Engine:
         self.tbs.clear()
         self.page_tbs.clear()
         self.loaded_pages.clear()
+        self.stored.clear()
         self._starts.clear()
         self._by_start.clear()
         ctypes.memset(self.jmp_cache, 0xFF, ctypes.sizeof(self.jmp_cache))
@@ -100,9 +102,13 @@ class Engine:
         """The TB for guest `pc`: from the TB cache, else from the persistent store (which loads the
         whole page's records at once), else translated now. It enters the jump cache."""
         tb = self.tbs.get(pc)
-        if tb is None and self.store is not None and pc >> 12 not in self.loaded_pages:
-            self._load_page(pc >> 12)
-            tb = self.tbs.get(pc)
+        if tb is None and self.store is not None:
+            if pc >> 12 not in self.loaded_pages:
+                self._load_page(pc >> 12)
+            record = self.stored.pop(pc, None)
+            if record is not None:
+                tb = self.install(record)
+                self.stats.tbs_from_cache += 1
         if tb is None:
             tb = self.translate(pc)
             if self.store is not None:
@@ -112,11 +118,10 @@ class Engine:
         return tb
 
     def _load_page(self, page: int) -> None:
+        """Fetch a page's stored records in one go; each is installed when first looked up."""
         self.loaded_pages.add(page)
         for record in self.store.load_page(page):
-            if record.pc not in self.tbs:
-                self.install(record)
-                self.stats.tbs_from_cache += 1
+            self.stored.setdefault(record.pc, record)
 
     def translate(self, pc: int, once: bool = False) -> TranslationBlock:
         """Run the pipeline for the block at `pc` and install it (FetchError if pc is not executable).
@@ -191,6 +196,8 @@ class Engine:
     def invalidate_page(self, page: int) -> None:
         """Drop every TB with code in guest page `page` and clear its code byte."""
         self.loaded_pages.discard(page)
+        for pc in [pc for pc, record in self.stored.items() if page in record.pages()]:
+            del self.stored[pc]
         for tb in self.page_tbs.pop(page, []):
             if tb.valid:
                 self.invalidate(tb)
