@@ -97,6 +97,35 @@ def _plan(name: str, w: int, opw: int, classes: tuple[str | int, ...], first_for
     return None
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
+def _encode(name: str, w: int, opw: int, opadd: int, first_form: int, *args: Operand) -> bytes:
+    """The bytes of one instruction (see `Assembler._op`).
+
+    Cached by operand type as well as value, so a `Reg` never shares an entry with an immediate.
+    """
+    plan = _plan(name, w, opw, tuple([_classify(x, w) for x in args]), first_form)
+    if plan is None:
+        shown = ", ".join(repr(a) for a in args)
+        raise AsmError(f"{name}: no {w}-bit form for operands ({shown})")
+    form = plan.form
+    reg = None if plan.reg is None else args[plan.reg]
+    rm = None if plan.rm is None else args[plan.rm]
+    plus = None if plan.plus is None else args[plan.plus]
+    byte_regs = [r for r, size in ((reg, w), (rm, opw), (plus, w)) if isinstance(r, Reg) and size == 8]
+    rex = (8 if w == 64 and form.rexw else 0) | rex_bits(reg, rm if plus is None else plus)
+    out = bytearray(b"\x66" if w == 16 else b"")
+    if rex or any(4 <= r < 8 for r in byte_regs):
+        out.append(0x40 | rex)
+    out += plan.op
+    out[-1] += opadd + (plus & 7 if plus is not None else 0)
+    if rm is not None:
+        field = form.digit if reg is None else reg
+        out += mem_bytes(field, rm) if isinstance(rm, Mem) else bytes([0xC0 | (field & 7) << 3 | rm & 7])
+    for i, kind in plan.imms:
+        out += imm_bytes(kind, args[i], w)
+    return bytes(out)
+
+
 def _loc(x: Operand) -> Reg | Mem:
     """An operand that can only be a register or memory: a plain int is taken as a register number."""
     if isinstance(x, Mem | Reg):
@@ -160,31 +189,7 @@ class Assembler:
         opw selects the opcode by the size of the r/m operand when it differs from w (movzx, movsx).
         opadd is added to the last opcode byte (condition codes). Forms before `first_form` are skipped.
         """
-        opw = w if opw is None else opw
-        plan = _plan(name, w, opw, tuple(_classify(x, w) for x in args), first_form)
-        if plan is None:
-            shown = ", ".join(repr(a) for a in args)
-            raise AsmError(f"{name}: no {w}-bit form for operands ({shown})")
-        imm = b"".join(imm_bytes(kind, args[i], w) for i, kind in plan.imms)
-        reg = None if plan.reg is None else args[plan.reg]
-        rm = None if plan.rm is None else args[plan.rm]
-        plus = None if plan.plus is None else args[plan.plus]
-        self._emit(plan.form, plan.op, w, opw, reg, rm, plus, opadd, imm)
-
-    def _emit(self, form: Form, op: bytes, w: int, opw: int, reg: Operand | None, rm: Operand | None,
-              plus: Operand | None, opadd: int, imm: bytes) -> None:
-        """Emit prefixes, opcode, ModRM/SIB/displacement and immediate for one chosen form."""
-        byte_regs = [r for r, size in ((reg, w), (rm, opw), (plus, w)) if isinstance(r, Reg) and size == 8]
-        rex = (8 if w == 64 and form.rexw else 0) | rex_bits(reg, rm if plus is None else plus)
-        out = bytearray(b"\x66" if w == 16 else b"")
-        if rex or any(4 <= r < 8 for r in byte_regs):
-            out.append(0x40 | rex)
-        out += op
-        out[-1] += opadd + (plus & 7 if plus is not None else 0)
-        if rm is not None:
-            field = form.digit if reg is None else reg
-            out += mem_bytes(field, rm) if isinstance(rm, Mem) else bytes([0xC0 | (field & 7) << 3 | rm & 7])
-        self._buf += out + imm
+        self._buf += _encode(name, w, w if opw is None else opw, opadd, first_form, *args)
 
 
 class Asm(Assembler):

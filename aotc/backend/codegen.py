@@ -64,6 +64,7 @@ class Ctx:
         self.insn_offsets: list[tuple[int, int]] = []
         self.held: Value | None = None       # the flags value the host flags hold as this op starts
         self.next_held: Value | None = None  # what they hold after it (a lowering sets it)
+        self.locs: dict[Temp, HostReg | Mem] = {}   # loc() of each temp asked so far
 
     def begin(self, index: int) -> None:
         """Start lowering op `index`: host flags are unknown after it unless its lowering says so."""
@@ -78,8 +79,11 @@ class Ctx:
 
     def loc(self, t: Temp) -> HostReg | Mem:
         """The host register or spill slot of a temp."""
-        where = self.alloc[t]
-        return HostReg(where.r) if isinstance(where, Reg) else slot_mem(where.index)
+        found = self.locs.get(t)
+        if found is None:
+            where = self.alloc[t]
+            found = self.locs[t] = HostReg(where.r) if isinstance(where, Reg) else slot_mem(where.index)
+        return found
 
     def opnd(self, v: Value, w: int = 32) -> Operand:
         """A temp's location, or a constant as a w-bit immediate."""

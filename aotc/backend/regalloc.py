@@ -49,21 +49,17 @@ class Allocation:
 
 def live_intervals(block: Block, live: list[frozenset[Temp]]) -> dict[Temp, tuple[int, int]]:
     """For each temp, the [first, last] position at which it is defined, read or live (`live`: live_after)."""
-    spans: dict[Temp, tuple[int, int]] = {}
-
-    def touch(t: Temp, lo: int, hi: int) -> None:
-        old = spans.get(t)
-        spans[t] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
-
-    for i, op in enumerate(block.ops):
+    first: dict[Temp, int] = {}
+    last: dict[Temp, int] = {}
+    for i, op in enumerate(block.ops):      # positions only grow: the first touch is the lowest
         for v in op.ins:
             if isinstance(v, Temp):
-                touch(v, 2 * i, 2 * i)
-        for t in op.outs:
-            touch(t, 2 * i + 1, 2 * i + 1)
-        for t in live[i]:
-            touch(t, 2 * i + 1, 2 * i + 1)
-    return spans
+                first.setdefault(v, 2 * i)
+                last[v] = 2 * i
+        for t in (*op.outs, *live[i]):
+            first.setdefault(t, 2 * i + 1)
+            last[t] = 2 * i + 1
+    return {t: (lo, last[t]) for t, lo in first.items()}
 
 
 def allocate(block: Block, regs: tuple[int, ...] = ALLOCATABLE) -> Allocation:

@@ -6,8 +6,10 @@ are made from the op table: `d = b.add(x, y)`, `d, f = b.add_cc(x, y, w=32)`, `b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
+from types import MappingProxyType
 
 from aotc.ir.ops import OPS, OpDef
 
@@ -54,10 +56,15 @@ class Op:
     outs: list[Temp]
     ins: list[Value | None]
     args: dict[str, int | Label] = field(default_factory=dict)
-    name: str = field(init=False, repr=False, compare=False)
+    name: str = field(init=False, repr=False, compare=False)   # opdef.name, read everywhere
 
-    def __post_init__(self) -> None:
-        self.name = self.opdef.name
+    def __init__(self, opdef: OpDef, outs: list[Temp], ins: list[Value | None],
+                 args: dict[str, int | Label] | None = None) -> None:
+        self.opdef = opdef
+        self.name = opdef.name
+        self.outs = outs
+        self.ins = ins
+        self.args = {} if args is None else args
 
     def __repr__(self) -> str:
         from aotc.ir.printer import format_op
@@ -100,26 +107,51 @@ class Builder:
         opdef = OPS[name]
         if len(ins) != len(opdef.ins):
             raise TypeError(f"{name} takes {len(opdef.ins)} inputs, got {len(ins)}")
-        if set(args) != set(opdef.args):
+        if args.keys() != _ARG_SETS[name]:
             raise TypeError(f"{name} takes args {opdef.args}, got {tuple(args)}")
-        for iname, v in zip(opdef.ins, ins, strict=True):
-            if v is None and iname not in opdef.optional:
-                raise TypeError(f"{name}: input {iname} may not be None")
-            if isinstance(v, int) and not 0 <= v <= 0xFFFFFFFF:
-                raise ValueError(f"{name}: constant {v:#x} is not a 32-bit unsigned value")
-        outs = [self.temp() for _ in opdef.outs]
-        self.block.ops.append(Op(opdef, outs, list(ins), dict(args)))
+        for v in ins:
+            if type(v) is not Temp:
+                _check_inputs(opdef, ins)
+                break
+        block = self.block
+        first = block.ntemps
+        block.ntemps += len(opdef.outs)
+        outs = [Temp(n) for n in range(first, block.ntemps)]
+        block.ops.append(Op(opdef, outs, list(ins), args))
         return outs
 
-    def __getattr__(self, name: str):
-        if name not in OPS:
-            raise AttributeError(name)
-        opdef = OPS[name]
 
-        def method(*ins: Value | None, **args: int | Label):
-            outs = self.emit(name, list(ins), **args)
-            if len(opdef.outs) == 1:
-                return outs[0]
-            return tuple(outs) if outs else None
+def _check_inputs(opdef: OpDef, ins: list[Value | None]) -> None:
+    """Raise if an input is None where the op needs a value or a constant is not 32-bit unsigned."""
+    for iname, v in zip(opdef.ins, ins, strict=True):
+        if v is None and iname not in opdef.optional:
+            raise TypeError(f"{opdef.name}: input {iname} may not be None")
+        if isinstance(v, int) and not 0 <= v <= 0xFFFFFFFF:
+            raise ValueError(f"{opdef.name}: constant {v:#x} is not a 32-bit unsigned value")
 
-        return method
+
+_ARG_SETS = MappingProxyType({name: frozenset(opdef.args) for name, opdef in OPS.items()})
+
+
+def _op_method(opdef: OpDef) -> Callable[..., Temp | tuple[Temp, ...] | None]:
+    """The builder method for one op: its single output, a tuple of several, or None."""
+    name, nouts = opdef.name, len(opdef.outs)
+
+    def method(self: Builder, *ins: Value | None, **args: int | Label) -> Temp | tuple[Temp, ...] | None:
+        outs = self.emit(name, list(ins), **args)
+        if nouts == 1:
+            return outs[0]
+        return tuple(outs) if outs else None
+
+    method.__name__ = name
+    method.__doc__ = f"Emit `{name}`."
+    return method
+
+
+def _add_op_methods(cls: type[Builder]) -> None:
+    """Give the builder one method per op of the table (`b.add(x, y)`, `b.st_state(v, off=36)`)."""
+    for opdef in OPS.values():
+        setattr(cls, opdef.name, _op_method(opdef))
+
+
+_add_op_methods(Builder)

@@ -95,14 +95,18 @@ def live_after(block: Block) -> list[frozenset[Temp]]:
     """For each op index i, the temps live right after op i (read later on some path before redefined)."""
     ops = block.ops
     spans = basic_blocks(block)
-    ends = live_out(block, spans, successors(block, spans))
-    result: list[frozenset[Temp]] = [frozenset()] * len(ops)
-    for span, end in zip(spans, ends, strict=True):
-        live = end
-        for i in reversed(span):
+    succs = successors(block, spans)
+    ends = None if is_acyclic(succs) else live_out(block, spans, succs)
+    none: frozenset[Temp] = frozenset()
+    live_in = [none] * len(spans)
+    result = [none] * len(ops)
+    for n in reversed(range(len(spans))):
+        live = none.union(*(live_in[s] for s in succs[n])) if ends is None else ends[n]
+        for i in reversed(spans[n]):
             result[i] = live
             op = ops[i]
             used = [v for v in op.ins if isinstance(v, Temp)]
             if used or not live.isdisjoint(op.outs):
                 live = live.difference(op.outs).union(used)
+        live_in[n] = live
     return result

@@ -31,10 +31,6 @@ def _with_ops(block: Block, ops: list[Op]) -> Block:
     return Block(block.pc, ops, block.ntemps, block.nlabels)
 
 
-def _temps_in(op: Op) -> list[Temp]:
-    return [v for v in op.ins if isinstance(v, Temp)]
-
-
 def _plain_inputs(op: Op) -> list[Value] | None:
     """The inputs of the plain op that computes a `*_cc` op's result, or None if there is none."""
     if op.name in ("inc_cc", "dec_cc"):
@@ -78,7 +74,7 @@ def _dead_flags(block: Block) -> set[int]:
             if op.name in PLAIN_OF_CC and op.outs[1] not in live:
                 dead.add(i)
             live.difference_update(op.outs)
-            live.update(_temps_in(op))
+            live.update(op.ins)         # constants too: harmless, only temps are looked up
         live_in[n] = live
     return dead
 
@@ -99,7 +95,8 @@ def demote_dead_flags(block: Block) -> Block:
 def propagate_copies(block: Block) -> Block:
     """Replace uses of `d` after `mov d, v` by `v`: a constant everywhere if `d` has one definition,
     otherwise (and for temp copies) up to the next label or redefinition of either side."""
-    ndefs = Counter(t for op in block.ops for t in op.outs)
+    movs = {op.outs[0] for op in block.ops if op.name == "mov" and isinstance(op.ins[0], int)}
+    ndefs = Counter([t for op in block.ops for t in op.outs if t in movs]) if movs else Counter()
     constants: dict[Temp, Value] = {op.outs[0]: op.ins[0] for op in block.ops
                                     if op.name == "mov" and isinstance(op.ins[0], int)
                                     and ndefs[op.outs[0]] == 1}
@@ -109,8 +106,11 @@ def propagate_copies(block: Block) -> Block:
     for op in block.ops:
         if op.name == "label":
             known, copies = dict(constants), {}
-        ins = [known.get(v, v) for v in op.ins]
-        new = op if ins == op.ins else Op(op.opdef, op.outs, ins, op.args)
+        new = op
+        if known and op.ins:
+            ins = [known.get(v, v) for v in op.ins]
+            if ins != op.ins:
+                new = Op(op.opdef, op.outs, ins, op.args)
         for t in op.outs:
             known.pop(t, None)
             for d in copies.pop(t, ()):
@@ -237,7 +237,7 @@ def _dead_code_pass(block: Block) -> tuple[list[bool], bool]:
                 keep[i] = False
                 continue
             live.difference_update(op.outs)
-            live.update(_temps_in(op))
+            live.update(op.ins)         # constants too: harmless, only temps are looked up
         live_in[n] = live
     return keep, exact
 

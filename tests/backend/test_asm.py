@@ -443,3 +443,11 @@ def test_unsupported_operands_raise(emit: Callable[[Asm], None]) -> None:
 def test_bad_memory_operands_raise(make: Callable[[], Mem]) -> None:
     with pytest.raises(AsmError):
         make()
+
+
+def test_register_and_equal_immediate_encode_apart() -> None:
+    a = Asm()
+    a.add(32, RCX, RDX)        # 01 /r: add ecx, edx
+    a.add(32, RCX, 2)          # 83 /0 ib: add ecx, 2 (RDX is register 2)
+    a.add(32, RCX, RDX)
+    assert a.code() == bytes.fromhex("01d1" "83c102" "01d1")

@@ -493,3 +493,19 @@ def test_storing_the_value_a_field_holds_is_dropped() -> None:
         st_state t3, off=12
         exit_tb reason=0
     """)
+
+
+def test_dead_code_chain_across_basic_blocks_goes_in_one_call() -> None:
+    _check(eliminate_dead_code, HEAD + """
+        t2 = add t0, 1             # read only by t3, in a later basic block
+        brcond t0, 0, cond=eq, label=L0
+        t3 = add t2, 2             # dead
+        label label=L0
+        st_state t1, off=0
+        exit_tb reason=0
+    """, HEAD + """
+        brcond t0, 0, cond=eq, label=L0
+        label label=L0
+        st_state t1, off=0
+        exit_tb reason=0
+    """)
