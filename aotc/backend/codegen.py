@@ -6,7 +6,6 @@ context they share (operand locations, scratch moves, flags save/restore) and th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aotc.backend import lower_alu, lower_cc, lower_ctl
@@ -57,8 +56,6 @@ class Ctx:
         self.a = Asm()
         self.alloc = alloc
         self.index = 0
-        self.insn_pc = 0                                # guest pc of the instruction being lowered
-        self.cold: list[Callable[[], None]] = []        # out-of-line paths, emitted after the block
         self.labels: dict[Label, AsmLabel] = {}
         self.exits: list[TBExit] = []
         self.insn_offsets: list[tuple[int, int]] = []
@@ -168,6 +165,4 @@ def compile_block(block: Block) -> HostCode:
     for i, op in enumerate(block.ops):
         ctx.begin(i)
         LOWER[op.name](ctx, op)
-    for emit_cold in ctx.cold:
-        emit_cold()
     return HostCode(ctx.a.code(), ctx.exits, ctx.insn_offsets)

@@ -15,11 +15,9 @@ from aotc.backend.jmpcache import JMP_CACHE_ENTRIES, JMP_CACHE_ENTRY_LOG2, JMP_C
 from aotc.backend.lower_alu import COND_CC, compare
 from aotc.backend.prologue import ENV_REG, GUEST_BASE_REG
 from aotc.guest.cpu import (
-    OFF_CODE_PAGES,
     OFF_EIP,
     OFF_EPILOGUE,
     OFF_EXIT_SITE,
-    OFF_HELPER,
     OFF_JMP_CACHE,
     ExitReason,
 )
@@ -60,33 +58,14 @@ def lower_ld(ctx: Ctx, op: Op) -> None:
 
 
 def lower_st(ctx: Ctx, op: Op) -> None:
-    """Check the page's code byte (self-modifying code), then store. Clobbers the host flags."""
     (v, addr), w = op.ins, 8 * op.args["size"]
     mem = guest_mem(ctx, addr)
-    check_code_page(ctx, mem.index)
     src = ctx.opnd(v, w)
     if isinstance(src, Mem):
         ctx.a.mov(32, RCX, src)
         src = RCX
     ctx.a.mov(w, mem, src)
-
-
-def check_code_page(ctx: Ctx, addr: HostReg) -> None:
-    """If guest address `addr` lies in (or just before) a page holding translated code, leave the TB
-    before the store with ExitReason.SMC, eip = this instruction and `helper` = the address."""
-    a, pc, smc = ctx.a, ctx.insn_pc, ctx.a.label()
-    a.mov(32, RCX, addr)
-    a.shr(32, RCX, 12)
-    a.cmp(8, Mem(ENV_REG, index=RCX, disp=OFF_CODE_PAGES), 0)
-    a.jcc(5, smc)
-
-    def cold() -> None:
-        a.bind(smc)
-        a.mov(32, Mem(ENV_REG, disp=OFF_HELPER), addr)
-        a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
-        leave(ctx, ExitReason.SMC)
-
-    ctx.cold.append(cold)
+    keep_flags(ctx)
 
 
 def lower_ld_state(ctx: Ctx, op: Op) -> None:
@@ -108,7 +87,6 @@ def lower_st_state(ctx: Ctx, op: Op) -> None:
 
 
 def lower_insn_start(ctx: Ctx, op: Op) -> None:
-    ctx.insn_pc = op.args["pc"]
     ctx.insn_offsets.append((ctx.a.pos, op.args["pc"]))
     keep_flags(ctx)
 

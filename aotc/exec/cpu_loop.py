@@ -11,6 +11,7 @@ import capstone
 from aotc.exec.engine import Engine
 from aotc.frontend.translate import FetchError
 from aotc.guest.cpu import CPUState, ExitReason, Helper
+from aotc.guest.memory import PROT_WRITE
 from aotc.linux import GuestKilled, LinuxUser
 
 # si_code values of synchronous faults (Linux's asm-generic/siginfo.h)
@@ -47,7 +48,6 @@ class CpuLoop:
             ExitReason.SIGSEGV: self._trap(signal.SIGSEGV, SI_KERNEL),
             ExitReason.SIGTRAP: self._trap(signal.SIGTRAP, SI_KERNEL),
             ExitReason.FAULT: self._fault,
-            ExitReason.SMC: self._smc,
         }
         self.once = False
 
@@ -71,13 +71,6 @@ class CpuLoop:
             slot = (exit_value >> 8) & 0xFF
             chain_from = (cpu.exit_site, slot - 1, engine.flushes) if slot else None
             handlers[exit_value & 0xFF]()
-
-    def _smc(self) -> None:
-        """A store is about to overwrite translated code: drop that code, then run the storing
-        instruction alone from a TB that is not registered in its page (so it cannot hit itself)."""
-        self.engine.store_hit_code(self.cpu.helper)
-        self.engine.stats.smc_exits += 1
-        self.once = True
 
     def _syscall(self) -> None:
         self.engine.stats.syscalls += 1
@@ -122,5 +115,17 @@ class CpuLoop:
             self.linux.fault(cpu, signo, FPE_INTDIV, cpu.eip)
             return
         address = (cpu.fault_addr - cpu.guest_base) & 0xFFFFFFFF
-        mapped = self.linux.mem.prot_at(address) != -1
-        self.linux.fault(cpu, signo, SEGV_ACCERR if mapped else SEGV_MAPERR, address)
+        prot = self.linux.mem.prot_at(address)
+        if prot != -1 and prot & PROT_WRITE and engine.holds_code(address >> 12):
+            self._store_into_code(address)
+            return
+        self.linux.fault(cpu, signo, SEGV_ACCERR if prot != -1 else SEGV_MAPERR, address)
+
+    def _store_into_code(self, address: int) -> None:
+        """A guest store hit a writable page that holds translated code (write-protected on the
+        host for that reason): nothing of the instruction happened yet. Drop the page's code, which
+        lifts the protection, and re-run the instruction alone from a TB that is not registered in
+        any page, so that it cannot protect the page again before its store."""
+        self.engine.invalidate_page(address >> 12)
+        self.engine.stats.smc_exits += 1
+        self.once = True

@@ -25,7 +25,7 @@ from aotc.exec.faults import build_fault_stub, build_handler, install_handler
 from aotc.exec.stats import Stats
 from aotc.exec.tb import TBRecord, TranslationBlock
 from aotc.frontend.translate import translate_block
-from aotc.guest.cpu import CODE_HERE, CODE_NEXT, CPUState
+from aotc.guest.cpu import CPUState
 from aotc.ir.optimize import optimize
 from aotc.ir.printer import format_block
 
@@ -46,8 +46,10 @@ class Engine:
     """Translates guest blocks on demand, links them together and runs them."""
 
     def __init__(self, fetch: Callable[[int, int], bytes], log: DebugLog, stats: Stats,
-                 buffer_size: int = 64 << 20, store: TBStore | None = None) -> None:
+                 buffer_size: int = 64 << 20, store: TBStore | None = None,
+                 write_protect: Callable[[int, bool], None] | None = None) -> None:
         self.fetch = fetch
+        self.write_protect = write_protect   # (page, on): keep a page holding code read-only on the host
         self.log = log
         self.stats = stats
         self.store = store
@@ -65,7 +67,6 @@ class Engine:
         self.jmp_cache = (JmpCacheEntry * JMP_CACHE_ENTRIES)()
         self.tbs: dict[int, TranslationBlock] = {}
         self.page_tbs: dict[int, list[TranslationBlock]] = {}   # PageDesc: guest page -> its TBs
-        self.code_pages = (ctypes.c_uint8 * (1 << 20))()         # replaced by the CPU's on attach
         self.flushes = 0
         self._starts: list[int] = []
         self._by_start: dict[int, TranslationBlock] = {}
@@ -77,24 +78,24 @@ class Engine:
         install_handler(self.handler)
 
     def attach(self, cpu: CPUState) -> None:
-        """Point the CPU state at our epilogue and jump cache; keep its code-page bytes up to date."""
+        """Point the CPU state at our epilogue and jump cache."""
         cpu.epilogue = self.epilogue
         cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
-        ctypes.memmove(cpu.code_pages, self.code_pages, ctypes.sizeof(self.code_pages))
-        self.code_pages = cpu.code_pages
 
     def flush(self) -> None:
         """Forget every TB and empty the code buffer past the fixed code (QEMU's tb_flush)."""
         for tb in self.tbs.values():
             tb.valid = False
         self.tbs.clear()
+        if self.write_protect is not None:
+            for page in self.page_tbs:
+                self.write_protect(page, False)
         self.page_tbs.clear()
         self.loaded_pages.clear()
         self.stored.clear()
         self._starts.clear()
         self._by_start.clear()
         ctypes.memset(self.jmp_cache, 0xFF, ctypes.sizeof(self.jmp_cache))
-        ctypes.memset(self.code_pages, 0, ctypes.sizeof(self.code_pages))
         self.buf.reset(self._fixed_code)
         self.flushes += 1
 
@@ -127,7 +128,7 @@ class Engine:
         """Run the pipeline for the block at `pc` and install it (FetchError if pc is not executable).
 
         A `once` TB holds a single instruction and is neither remembered nor registered in its page:
-        it runs the store that invalidated its own page's code (see `store_hit_code`).
+        it re-runs a store that faulted on its own page's code (see CpuLoop._fault).
         """
         t0 = time.perf_counter()
         tblock = translate_block(self.fetch, pc, max_insns=1) if once else translate_block(self.fetch, pc)
@@ -169,16 +170,17 @@ class Engine:
         bisect.insort(self._starts, tb.host)
         self._by_start[tb.host] = tb
         for page in tb.record.pages():
-            self.page_tbs.setdefault(page, []).append(tb)
-            self.code_pages[page] |= CODE_HERE
-            if page:
-                self.code_pages[page - 1] |= CODE_NEXT
+            tbs = self.page_tbs.setdefault(page, [])
+            if not tbs and self.write_protect is not None:
+                self.write_protect(page, True)
+            tbs.append(tb)
 
     def invalidate(self, tb: TranslationBlock) -> None:
         """Drop tb: forget it, unchain every jump into it and out of it (QEMU's tb_phys_invalidate)."""
         tb.valid = False
         if self.tbs.get(tb.pc) is tb:
             del self.tbs[tb.pc]
+        self._leave_pages(tb)
         entry = self.jmp_cache[jmp_cache_index(tb.pc)]
         if entry.host == tb.host:
             entry.pc = EMPTY_PC
@@ -194,37 +196,33 @@ class Engine:
         self.stats.tbs_invalidated += 1
 
     def invalidate_page(self, page: int) -> None:
-        """Drop every TB with code in guest page `page` and clear its code byte."""
+        """Drop every TB with code in guest page `page`; its host page becomes writable again."""
         self.loaded_pages.discard(page)
         for pc in [pc for pc, record in self.stored.items() if page in record.pages()]:
             del self.stored[pc]
-        for tb in self.page_tbs.pop(page, []):
-            if tb.valid:
-                self.invalidate(tb)
-                for other in tb.record.pages():
-                    if other != page and tb in self.page_tbs.get(other, ()):
-                        self.page_tbs[other].remove(tb)
-        self._refresh_code_byte(page)
-        if page:
-            self._refresh_code_byte(page - 1)
+        for tb in list(self.page_tbs.get(page, ())):
+            self.invalidate(tb)
 
-    def _refresh_code_byte(self, page: int) -> None:
-        here = CODE_HERE if self.page_tbs.get(page) else 0
-        self.code_pages[page] = here | (CODE_NEXT if self.page_tbs.get(page + 1) else 0)
+    def _leave_pages(self, tb: TranslationBlock) -> None:
+        """Take tb out of its pages' PageDescs; a page left without code is writable again."""
+        for page in tb.record.pages():
+            tbs = self.page_tbs.get(page)
+            if tbs is not None and tb in tbs:
+                tbs.remove(tb)
+                if not tbs:
+                    del self.page_tbs[page]
+                    if self.write_protect is not None:
+                        self.write_protect(page, False)
+
+    def holds_code(self, page: int) -> bool:
+        """Whether TBs were translated from guest page `page` (its PageDesc is not empty)."""
+        return bool(self.page_tbs.get(page))
 
     def invalidate_range(self, addr: int, size: int) -> None:
         """Guest memory [addr, addr+size) changed outside generated code (a syscall, mprotect, munmap)."""
         for page in range(addr >> 12, ((addr + max(size, 1) - 1) >> 12) + 1):
             if page in self.page_tbs:
                 self.invalidate_page(page)
-
-    def store_hit_code(self, addr: int) -> None:
-        """A generated store to `addr` (of at most 16 bytes) found a code byte set: drop that code."""
-        page = addr >> 12
-        if self.code_pages[page] & CODE_HERE:
-            self.invalidate_page(page)
-        if self.code_pages[page] & CODE_NEXT and (addr & 0xFFF) > 0xFF0:
-            self.invalidate_page(page + 1)
 
     def tb_at_host(self, host_addr: int) -> TranslationBlock | None:
         """The TB whose host code contains `host_addr`, if any."""

@@ -64,7 +64,7 @@ class GuestRun:
             cpu.seg_sel[seg] = _USER_DS
         linux = LinuxUser(mem, prog, log.line if strace else None, log.line if log.on("unimp") else None)
         store = PersistentStore(db, mem.fetch_code, stats) if db is not None else None
-        engine = Engine(mem.fetch_code, log, stats, store=store)
+        engine = Engine(mem.fetch_code, log, stats, write_protect=mem.write_protect_code, store=store)
         mem.on_write = engine.invalidate_range
         return cls(cpu, CpuLoop(engine, cpu, linux), log, stats, store)
 

@@ -31,8 +31,6 @@ class ExitReason(enum.IntEnum):
     SIGSEGV = 5       # a privileged instruction (hlt, cli, in/out, int N) at eip: #GP, SIGSEGV on Linux
     SIGTRAP = 6       # int3 at eip; eip is the next instruction, as after the trap
     FAULT = 7         # a host signal in generated code: fault_signo, fault_addr and fault_rip are set
-    SMC = 8           # a store is about to write a page holding translated code: eip is the storing
-                      # instruction (nothing of it done yet), `helper` the address it stores to
 
 
 class Helper(enum.IntEnum):
@@ -44,8 +42,6 @@ class Helper(enum.IntEnum):
 class CPUState(ctypes.Structure):
     """Guest registers and the fields generated code and the dispatcher share.
 
-    `code_pages` has a byte per guest page that generated stores check (PageDesc's fast path):
-    CODE_HERE when TBs were translated from the page, CODE_NEXT when from the page after it.
     `cc` is the guest's arithmetic flags in the backend's own encoding (see `aotc.backend.flags`);
     `df` is the direction flag (0 or 1); `eflags_misc` keeps the other EFLAGS bits a guest may set with
     popf (AC, ID) so that pushf gives them back.
@@ -68,7 +64,6 @@ class CPUState(ctypes.Structure):
         ("exit_site", ctypes.c_uint64),
         ("jmp_cache", ctypes.c_uint64),
         ("scratch", ctypes.c_uint64 * 8),
-        ("code_pages", ctypes.c_uint8 * (1 << 20)),
     ]
 
 
@@ -92,6 +87,3 @@ OFF_EPILOGUE = _offset("epilogue")
 OFF_EXIT_SITE = _offset("exit_site")
 OFF_JMP_CACHE = _offset("jmp_cache")
 OFF_SCRATCH = _offset("scratch")
-OFF_CODE_PAGES = _offset("code_pages")
-CODE_HERE = 1
-CODE_NEXT = 2

@@ -124,6 +124,15 @@ class GuestMemory:
                 raise GuestFault(i << PAGE_SHIFT)
         self._host_protect(addr, size, _host_prot(prot))
         self.pages[first:first + count] = bytes([MAPPED | (prot & PROT_MASK)]) * count
+        self.notify_written(addr, size)
+
+    def write_protect_code(self, page: int, on: bool) -> None:
+        """While translated code depends on a guest-writable page, keep its host page read-only, so a
+        guest store into it faults on the host and the translator can drop that code first."""
+        flags = self.pages[page]
+        if flags & MAPPED and flags & PROT_WRITE:
+            prot = _host_prot(flags & PROT_MASK)
+            self._host_protect(page << PAGE_SHIFT, PAGE_SIZE, prot & ~PROT_WRITE if on else prot)
 
     def find_free(self, size: int, hint: int | None = None) -> int:
         """A free page-aligned range of `size` bytes: at `hint` if free, else the highest below MMAP_TOP."""
@@ -183,9 +192,9 @@ class GuestMemory:
         first, last = addr >> PAGE_SHIFT, (addr + n - 1) >> PAGE_SHIFT
         if addr < 0 or addr + n > GUEST_SPACE or not all(p & MAPPED for p in self.pages[first:last + 1]):
             raise GuestFault(addr)
+        self.notify_written(addr, n)    # first: dropping translated code lifts its write protection
         with self._host_writable(addr, n):
             ctypes.memmove(self.base + addr, data, n)
-        self.notify_written(addr, n)
 
     def copy(self, dst: int, src: int, n: int) -> None:
         """Copy between mapped guest ranges whatever their protection (mremap)."""
@@ -193,9 +202,9 @@ class GuestMemory:
             first, last = a >> PAGE_SHIFT, (a + n - 1) >> PAGE_SHIFT
             if not all(p & MAPPED for p in self.pages[first:last + 1]):
                 raise GuestFault(a)
+        self.notify_written(dst, n)
         with self._host_writable(src, n), self._host_writable(dst, n):
             ctypes.memmove(self.base + dst, self.base + src, n)
-        self.notify_written(dst, n)
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string (without the NUL); GuestFault if unreadable, OverflowError if too long."""
@@ -222,14 +231,18 @@ class GuestMemory:
     def view(self, addr: int, n: int, write: bool) -> memoryview:
         """A memoryview of guest memory for os.readv/os.write & co; GuestFault if the guest may not.
 
-        After filling a writable view, call `notify_written`.
+        A writable view first tells the translator, which drops translated code in the range (and so
+        lifts its write protection) before anything is written through the view.
         """
         if not self.check(addr, n, write):
             raise GuestFault(addr)
+        if write:
+            self.notify_written(addr, n)
         return memoryview((ctypes.c_ubyte * n).from_address(self.base + addr)).cast("B")
 
     def notify_written(self, addr: int, n: int) -> None:
-        """Tell the translator that Python changed [addr, addr+n) (it may hold translated code)."""
+        """Tell the translator that Python changes [addr, addr+n) (it may hold translated code). Called
+        before writing: the translator drops that code, which makes its pages writable again."""
         if self.on_write is not None and n > 0:
             self.on_write(addr, n)
 

@@ -46,7 +46,6 @@ def sys_read(k: LinuxUser, fd: int, buf: int, count: int) -> int:
     if count == 0:
         return len(os.read(fd, 0))
     n = os.readv(fd, [k.mem.view(buf, count, write=True)])
-    k.mem.notify_written(buf, n)
     return n
 
 
@@ -59,7 +58,6 @@ def sys_pread64(k: LinuxUser, fd: int, buf: int, count: int, lo: int, hi: int) -
     fd = k.fd(fd)
     count = min(count, MAX_RW)
     n = os.preadv(fd, [k.mem.view(buf, count, write=True)], _offset64(lo, hi)) if count else 0
-    k.mem.notify_written(buf, n)
     return n
 
 
@@ -90,12 +88,7 @@ def sys_readv(k: LinuxUser, fd: int, iov: int, iovcnt: int) -> int:
     vecs = [(base, length) for base, length in _iovecs(k, iov, iovcnt) if length]
     if not vecs:
         return 0
-    n = os.readv(fd, [k.mem.view(base, length, write=True) for base, length in vecs])
-    left = n
-    for base, length in vecs:
-        k.mem.notify_written(base, min(left, length))
-        left -= min(left, length)
-    return n
+    return os.readv(fd, [k.mem.view(base, length, write=True) for base, length in vecs])
 
 
 def sys_writev(k: LinuxUser, fd: int, iov: int, iovcnt: int) -> int:

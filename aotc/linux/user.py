@@ -59,8 +59,8 @@ class LinuxUser:
         self.mem = mem
         self.program = program
         self.strace = strace
-        self.unimp = unimp or strace
-        """Where an unknown syscall is reported (`-d unimp`, or the strace log)."""
+        self.unimp = unimp
+        """Where an unknown syscall is reported (`-d unimp`); the strace log gets it too."""
         self.brk_start = program.brk
         self.brk = program.brk
         self.pid = os.getpid()
@@ -84,8 +84,9 @@ class LinuxUser:
         args = tuple(cpu.regs[r] for r in ARG_REGS)
         entry = SYSCALLS.get(nr)
         if entry is None:
-            if self.unimp:
-                self.unimp(f"unknown syscall {nr}({','.join(hex(a) for a in args[:3])}) = -1 errno=38 "
+            report = self.unimp or self.strace
+            if report:
+                report(f"unknown syscall {nr}({','.join(hex(a) for a in args[:3])}) = -1 errno=38 "
                            f"(Function not implemented)")
             cpu.regs[EAX] = -errno.ENOSYS & 0xFFFFFFFF
             return

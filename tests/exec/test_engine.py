@@ -55,7 +55,8 @@ class Guest:
         self.cpu.eip = BASE
         self.cpu.regs[ESP] = STACK_TOP - 16
         self.stats = Stats()
-        self.engine = Engine(self.mem.fetch_code, DebugLog(), self.stats, buffer_size)
+        self.engine = Engine(self.mem.fetch_code, DebugLog(), self.stats, buffer_size,
+                             write_protect=self.mem.write_protect_code)
         self.mem.on_write = self.engine.invalidate_range
 
     def run(self) -> int:
@@ -179,13 +180,32 @@ def test_a_store_into_translated_code_is_seen_on_the_next_run(guest_of):
     assert g.stats.smc_exits >= 1 and g.stats.tbs_invalidated >= 1
 
 
+def page_is_host_writable(g: Guest, page: int) -> bool:
+    """Whether the host mapping of a guest page is writable, from /proc/self/maps."""
+    host = g.mem.base + (page << 12)
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+        if lo <= host < hi:
+            return "w" in line.split()[1]
+    raise AssertionError("guest page not mapped")
+
+
+def test_pages_holding_code_are_write_protected_while_it_lasts(guest_of):
+    g = guest_of(HOT_LOOP)
+    assert page_is_host_writable(g, BASE >> 12)
+    g.run()
+    assert g.engine.holds_code(BASE >> 12) and not page_is_host_writable(g, BASE >> 12)
+    g.engine.invalidate_page(BASE >> 12)
+    assert not g.engine.holds_code(BASE >> 12) and page_is_host_writable(g, BASE >> 12)
+
+
 def test_a_syscall_style_write_invalidates_code(guest_of):
     g = guest_of(HOT_LOOP)
     g.run()
     assert g.engine.tbs
     g.mem.write(BASE, b"\x90")
     assert BASE not in g.engine.tbs
-    assert g.engine.code_pages[BASE >> 12] == 0
+    assert not g.engine.holds_code(BASE >> 12)
 
 
 def many_blocks(n: int) -> str:
