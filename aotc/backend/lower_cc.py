@@ -161,6 +161,12 @@ def lower_widening(ctx: Ctx, op: Op) -> None:
     ctx.restore_flags(fi)
     ctx.load(RAX, a)
     WIDENING[op.name](ctx.a, w, ctx.rm(b, RCX))
+    accumulator_pair(ctx, lo, hi, f, w)
+
+
+def accumulator_pair(ctx: Ctx, low: Temp, high: Temp, f: Temp, w: int) -> None:
+    """After a one-operand mul/div at width w: capture flags into f, then low = al/ax/eax and
+    high = ah/dx/edx (zero-extended)."""
     ctx.a.mov(32, R11, RAX)
     ctx.capture_flags(f)
     if w == 8:
@@ -168,10 +174,10 @@ def lower_widening(ctx: Ctx, op: Op) -> None:
         ctx.a.shr(32, RDX, 8)
         ctx.next_held = None
     if w < 32:
-        ctx.a.movzx(32, w, RDX, RDX)
         ctx.a.movzx(32, w, R11, R11)
-    ctx.put(lo, R11)
-    ctx.put(hi, RDX)
+        ctx.a.movzx(32, w, RDX, RDX)
+    ctx.put(low, R11)
+    ctx.put(high, RDX)
 
 
 def lower_imul2(ctx: Ctx, op: Op) -> None:
@@ -201,17 +207,7 @@ def lower_divide(ctx: Ctx, op: Op) -> None:
     ctx.restore_flags(fi)
     ctx.a.mov(32, RAX, R11)
     DIVIDES[op.name](ctx.a, w, ctx.rm(divisor, RCX))
-    ctx.a.mov(32, R11, RAX)
-    ctx.capture_flags(f)
-    if w == 8:
-        ctx.a.mov(32, RDX, R11)
-        ctx.a.shr(32, RDX, 8)
-        ctx.next_held = None
-    if w < 32:
-        ctx.a.movzx(32, w, R11, R11)
-        ctx.a.movzx(32, w, RDX, RDX)
-    ctx.put(q, R11)
-    ctx.put(r, RDX)
+    accumulator_pair(ctx, q, r, f, w)
 
 
 def lower_setcc(ctx: Ctx, op: Op) -> None:

@@ -4,11 +4,10 @@ code, flushing a full code buffer, and W^X. Guest code is assembled with GNU as 
 from __future__ import annotations
 
 import ctypes
-import subprocess
 from pathlib import Path
 
 import pytest
-from elftools.elf.elffile import ELFFile
+from i386asm import assemble_i386
 
 from aotc.backend.jmpcache import jmp_cache_index
 from aotc.exec.cpu_loop import CpuLoop
@@ -21,16 +20,6 @@ from aotc.linux import GuestExit
 
 BASE = 0x08048000
 STACK_TOP = 0x08100000
-
-
-def assemble(src: str, tmp: Path) -> bytes:
-    """The .text bytes of an i386 assembly snippet (Intel syntax), linked at BASE."""
-    (tmp / "t.s").write_text(".intel_syntax noprefix\n.text\n" + src + "\n")
-    subprocess.run(["as", "--32", "-o", str(tmp / "t.o"), str(tmp / "t.s")], check=True)
-    subprocess.run(["ld", "-m", "elf_i386", "-Ttext", hex(BASE), "-e", hex(BASE), "-o", str(tmp / "t"),
-                    str(tmp / "t.o")], check=True)
-    with open(tmp / "t", "rb") as f:
-        return ELFFile(f).get_section_by_name(".text").data()
 
 
 class ExitOnSyscall:
@@ -69,11 +58,11 @@ class Guest:
 
 
 @pytest.fixture
-def guest_of(tmp_path):
+def guest_of():
     made: list[Guest] = []
 
     def make(src: str, **kw) -> Guest:
-        made.append(Guest(assemble(src, tmp_path), **kw))
+        made.append(Guest(assemble_i386(src, BASE), **kw))
         return made[-1]
 
     yield make

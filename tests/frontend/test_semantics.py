@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
+from i386asm import assemble_i386
 
 from aotc.frontend.translate import translate_block
 from aotc.guest.cpu import (
@@ -32,12 +29,7 @@ REGS = {"eax": EAX, "ecx": ECX, "edx": EDX, "ebx": EBX, "esp": ESP, "ebp": EBP, 
 
 def assemble(src: str) -> bytes:
     """Assemble Intel-syntax i386 code with GNU as and return its .text bytes."""
-    with tempfile.TemporaryDirectory() as d:
-        s, o, b = Path(d, "a.s"), Path(d, "a.o"), Path(d, "a.bin")
-        s.write_text(".intel_syntax noprefix\n.text\n" + src + "\n")
-        subprocess.run(["as", "--32", "-o", str(o), str(s)], check=True)
-        subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(o), str(b)], check=True)
-        return b.read_bytes()
+    return assemble_i386(src)
 
 
 class Run:
