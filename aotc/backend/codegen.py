@@ -52,9 +52,10 @@ def mask(w: int) -> int:
 class Ctx:
     """The state of lowering one block: the assembler, temp locations, labels, exits, host flags held."""
 
-    def __init__(self, alloc: Allocation) -> None:
+    def __init__(self, alloc: Allocation, ops: list[Op]) -> None:
         self.a = Asm()
         self.alloc = alloc
+        self.ops = ops
         self.index = 0
         self.labels: dict[Label, AsmLabel] = {}
         self.exits: list[TBExit] = []
@@ -140,8 +141,9 @@ class Ctx:
         self.a.sahf()
 
     def capture_flags(self, f: Temp) -> None:
-        """f = the host flags (through rax), skipped when f is dead; the host flags keep holding f."""
-        if self.is_live(f):
+        """f = the host flags (through rax), skipped when f is dead or only read, still held, by the
+        next flags consumer (cmp; jcc); the host flags keep holding f."""
+        if self.is_live(f) and not self._held_until_its_last_use(f):
             self.a.lahf()
             self.a.setcc(0, RAX)
             r = self.work_reg(f, RAX)
@@ -149,6 +151,21 @@ class Ctx:
             self.put(f, r)
         self.next_held = f
 
+
+    def _held_until_its_last_use(self, f: Temp) -> bool:
+        """Whether f's only remaining use is a brcc/setcc reached through ops that neither use f nor
+        touch the host flags, with f dead after it: that consumer finds f still in the host flags."""
+        for j in range(self.index + 1, len(self.ops)):
+            op = self.ops[j]
+            if op.name in FLAGS_NEUTRAL and f not in op.ins:
+                continue
+            return (op.name in ("brcc", "setcc") and op.ins[0] == f
+                    and f not in self.alloc.live[j])
+        return False
+
+
+# ops whose lowering leaves the host flags alone (they only move data)
+FLAGS_NEUTRAL = frozenset({"insn_start", "ld_state", "st_state", "ld", "st", "mov"})
 
 LOWER = {**lower_alu.LOWER, **lower_cc.LOWER, **lower_ctl.LOWER}
 
@@ -160,7 +177,7 @@ def compile_block(block: Block) -> HostCode:
     alloc = allocate(block)
     if alloc.nslots > SPILL_SLOTS:
         raise ValueError(f"TB {block.pc:#x} needs {alloc.nslots} spill slots, the frame has {SPILL_SLOTS}")
-    ctx = Ctx(alloc)
+    ctx = Ctx(alloc, block.ops)
     op: Op
     for i, op in enumerate(block.ops):
         ctx.begin(i)

@@ -13,7 +13,7 @@ from capstone import CS_ARCH_X86, CS_MODE_32, Cs, CsInsn
 
 from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_string
 from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
-from aotc.guest.cpu import ExitReason
+from aotc.guest.cpu import OFF_CC, ExitReason
 from aotc.ir.core import Block, Builder
 
 MAX_INSN_LEN = 15
@@ -132,4 +132,44 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
         if len(insns) >= max_insns or (cur & PAGE_MASK) != (pc & PAGE_MASK):
             b.goto_tb(slot=0, pc=cur)
             break
-    return TranslatedBlock(block, pc, (cur - pc) & MASK32, len(insns), insns)
+    size = (cur - pc) & MASK32
+    if _flags_dead_at_exits(md, fetch, block, range(pc >> 12, ((pc + max(size, 1) - 1) >> 12) + 1)):
+        block.dead_at_exit = frozenset({OFF_CC})
+    return TranslatedBlock(block, pc, size, len(insns), insns)
+
+
+FLAGS_LOOKAHEAD = 6
+
+
+def _flags_dead_at_exits(md: Cs, fetch: Callable[[int, int], bytes], block: Block, pages: range) -> bool:
+    """Whether the flags are dead when the block leaves: every exit is a direct jump, and at each
+    target the guest overwrites the flags before reading them, within a few instructions that lie in
+    the block's own pages (so rewriting them also drops this block's code)."""
+    targets = set()
+    for op in block.ops:
+        if op.name in ("exit_tb", "lookup_and_goto_ptr"):
+            return False
+        if op.name == "goto_tb":
+            targets.add(op.args["pc"])
+    return bool(targets) and all(_overwrites_flags_first(md, fetch, t, pages) for t in targets)
+
+
+def _overwrites_flags_first(md: Cs, fetch: Callable[[int, int], bytes], pc: int, pages: range) -> bool:
+    """Whether the code at pc stores the flags before it loads them (judged on its own IR)."""
+    scratch = Builder(Block(pc))
+    for _ in range(FLAGS_LOOKAHEAD):
+        insn, _code, truncated = _decode(md, fetch, pc)
+        if insn is None or truncated or pc >> 12 not in pages or (pc + insn.size - 1) >> 12 not in pages:
+            return False
+        mark = len(scratch.block.ops)
+        try:
+            ctx = _lower(scratch, insn)
+        except (Invalid, Unsupported):
+            return False
+        for op in scratch.block.ops[mark:]:
+            if op.name in ("ld_state", "st_state") and op.args["off"] == OFF_CC:
+                return op.name == "st_state"
+        if ctx.ended:
+            return False
+        pc = (pc + insn.size) & MASK32
+    return False

@@ -74,12 +74,18 @@ class Op:
 
 @dataclass
 class Block:
-    """The IR of one translation block: its guest pc and ops, plus the counters that name new values."""
+    """The IR of one translation block: its guest pc and ops, plus the counters that name new values.
+
+    `dead_at_exit` names CPU-state offsets that no code after this block reads before writing them
+    (the frontend proves it for the flags when every exit is a direct jump), so a store to one of
+    them that nothing in the block reads afterwards is dead.
+    """
 
     pc: int
     ops: list[Op] = field(default_factory=list)
     ntemps: int = 0
     nlabels: int = 0
+    dead_at_exit: frozenset[int] = frozenset()
 
     def new_temp(self) -> Temp:
         self.ntemps += 1

@@ -164,4 +164,4 @@ def fold_constants(block: Block) -> Block:
         new = folder(op) if folder else op
         if new is not None:
             ops.append(new)
-    return Block(block.pc, ops, block.ntemps, block.nlabels)
+    return Block(block.pc, ops, block.ntemps, block.nlabels, block.dead_at_exit)

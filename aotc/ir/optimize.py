@@ -28,7 +28,7 @@ SHIFTS_CC = ("shl_cc", "shr_cc", "sar_cc")
 
 
 def _with_ops(block: Block, ops: list[Op]) -> Block:
-    return Block(block.pc, ops, block.ntemps, block.nlabels)
+    return Block(block.pc, ops, block.ntemps, block.nlabels, block.dead_at_exit)
 
 
 def _plain_inputs(op: Op) -> list[Value] | None:
@@ -186,6 +186,37 @@ def remove_dead_stores(block: Block) -> Block:
     return _with_ops(block, [op for op, k in zip(block.ops, keep, strict=True) if k])
 
 
+def drop_stores_dead_at_exit(block: Block) -> Block:
+    """Drop `st_state off` for an offset in `block.dead_at_exit` when no path from it reads `off`
+    before leaving: no later `ld_state off`, no later branch back to it, no later op that may fault
+    (a fault resumes inside this block, which may then read it) and no exit other than goto_tb."""
+    if not block.dead_at_exit:
+        return block
+    ops = block.ops
+    label_at = {op.args["label"]: i for i, op in enumerate(ops) if op.name == "label"}
+    keep = [True] * len(ops)
+    read_later: set[int] = set()
+    earliest_target = len(ops)
+    unsafe_later = False
+    for i in reversed(range(len(ops))):
+        op = ops[i]
+        if op.name == "st_state":
+            off = op.args["off"]
+            if (off in block.dead_at_exit and off not in read_later and not unsafe_later
+                    and earliest_target > i):
+                keep[i] = False
+        elif op.name == "ld_state":
+            read_later.add(op.args["off"])
+        elif op.name in ("exit_tb", "lookup_and_goto_ptr") or op.opdef.flags & CAN_FAULT:
+            unsafe_later = True
+        target = op.args.get("label") if op.name != "label" else None
+        if target is not None:
+            earliest_target = min(earliest_target, label_at[target])
+    if all(keep):
+        return block
+    return _with_ops(block, [op for op, k in zip(block.ops, keep, strict=True) if k])
+
+
 def _is_branch_to_next(ops: list[Op], i: int) -> bool:
     target = ops[i].args.get("label")
     return (ops[i].name != "label" and isinstance(target, Label) and i + 1 < len(ops)
@@ -254,8 +285,8 @@ def eliminate_dead_code(block: Block) -> Block:
 
 
 PASSES: tuple[Callable[[Block], Block], ...] = (
-    demote_dead_flags, propagate_copies, fold_constants, forward_state, remove_dead_stores, simplify_branches,
-    eliminate_dead_code,
+    demote_dead_flags, propagate_copies, fold_constants, forward_state, remove_dead_stores,
+    drop_stores_dead_at_exit, simplify_branches, eliminate_dead_code,
 )
 
 

@@ -242,3 +242,20 @@ def test_rep_movs_is_a_loop_inside_the_tb():
     back = [op for op in ops if op.name == "brcond" and op.args["label"] == ops[labels[0]].args["label"]]
     assert len(labels) == 2 and back, "expected a backward brcond to the loop head"
     assert tb.ninsns == 2
+
+
+@pytest.mark.parametrize("after, dead", [
+    ("add ecx, 1", True),            # both successors overwrite every flag first
+    ("mov ecx, 2\nsub ecx, 1", True),
+    ("adc ecx, 1", False),           # reads CF
+    ("inc ecx", False),              # keeps CF: the old flags survive it
+    ("shl ecx, cl", False),          # a zero count keeps them all
+    ("jmp 0", False),                # leaves before writing them
+])
+def test_flags_are_dead_at_exit_only_when_every_successor_overwrites_them_first(after: str, dead: bool):
+    tb = tb_of(f"cmp eax, ebx\nje 1f\n{after}\n1: {after}")
+    assert (tb.block.dead_at_exit == frozenset({OFF_CC})) is dead
+
+
+def test_flags_stay_live_after_an_indirect_exit():
+    assert tb_of("cmp eax, ebx\nret").block.dead_at_exit == frozenset()

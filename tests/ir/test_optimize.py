@@ -509,3 +509,36 @@ def test_dead_code_chain_across_basic_blocks_goes_in_one_call() -> None:
         st_state t1, off=0
         exit_tb reason=0
     """)
+
+
+def test_a_flags_store_dead_at_every_exit_goes_but_not_before_a_fault_or_a_loop() -> None:
+    """`dead_at_exit` lets a final flags store go only where no path reads it again."""
+    text = """
+        t0 = ld_state off=0
+        t1, t2 = sub_cc t0, 5, w=32
+        st_state t2, off=36
+        brcc t2, cc=4, label=L0
+        goto_tb slot=1, pc=0x100
+        label label=L0
+        goto_tb slot=0, pc=0x200
+    """
+    block = parse_block(text)
+    block.dead_at_exit = frozenset({36})
+    assert not any(op.name == "st_state" for op in optimize(block).ops)
+    assert any(op.name == "st_state" for op in optimize(parse_block(text)).ops)   # not known dead
+
+    faulting = parse_block(text.replace("brcc t2", "t9 = ld t0, size=4, signed=0\n        brcc t2"))
+    faulting.dead_at_exit = frozenset({36})
+    assert any(op.name == "st_state" for op in optimize(faulting).ops)
+
+    loop = parse_block("""
+        label label=L1
+        t0 = ld_state off=36
+        t1 = eflags_to_cc t0
+        t3, t4 = add_cc t1, 1, w=32
+        st_state t4, off=36
+        brcc t4, cc=4, label=L1
+        goto_tb slot=0, pc=0x200
+    """)
+    loop.dead_at_exit = frozenset({36})
+    assert any(op.name == "st_state" for op in optimize(loop).ops)
