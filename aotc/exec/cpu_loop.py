@@ -6,10 +6,8 @@ import signal
 import sys
 from collections.abc import Callable
 
-import capstone
-
 from aotc.exec.engine import Engine
-from aotc.frontend.translate import FetchError
+from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import CPUState, ExitReason, Helper
 from aotc.guest.memory import PROT_WRITE
 from aotc.linux import GuestKilled, LinuxUser
@@ -20,13 +18,14 @@ FPE_INTDIV = 1
 ILL_ILLOPN = 2
 SI_KERNEL = 0x80
 
-_guest_disasm = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
 
 
 def describe_insn(fetch: Callable[[int, int], bytes], pc: int) -> str:
     """`0x08049000: 0f 0b (ud2)`: where an instruction is, its bytes and what capstone calls it."""
+    import capstone  # only here, when a guest dies on an instruction aotc cannot translate
+
     code = fetch(pc, 15)
-    insn = next(_guest_disasm.disasm(code, pc, 1), None)
+    insn = next(capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32).disasm(code, pc, 1), None)
     if insn is None:
         return f"0x{pc:08x}: {code[:8].hex(' ')} (undecodable)"
     return f"0x{pc:08x}: {bytes(insn.bytes).hex(' ')} ({insn.mnemonic} {insn.op_str})".rstrip()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TextIO
-
-import capstone
 
 ITEMS = ("in_asm", "op", "op_opt", "out_asm", "exec", "unimp")
 
@@ -20,13 +19,18 @@ class DebugLog:
             raise ValueError(f"unknown -d item(s): {', '.join(sorted(unknown))} (known: {', '.join(ITEMS)})")
         self.items = wanted
         self.out: TextIO = open(path, "w") if path else sys.stderr  # noqa: SIM115 - lives as long as the run
-        self._host_disasm = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
 
     def on(self, item: str) -> bool:
         return item in self.items
 
     def write(self, text: str) -> None:
         self.out.write(text)
+
+    @functools.cached_property
+    def _host_disasm(self):  # noqa: ANN202 - a capstone Cs, imported only when out_asm is logged
+        import capstone
+
+        return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
 
     def host_code(self, code: bytes, addr: int) -> str:
         """x86-64 disassembly of generated code, one instruction a line."""

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from aotc.backend.codegen import compile_block
 from aotc.backend.jmpcache import EMPTY_PC, JMP_CACHE_ENTRIES, JmpCacheEntry, jmp_cache_index
 from aotc.backend.lower_ctl import CHAIN_PATCH_SIZE
 from aotc.backend.prologue import build_prologue
@@ -24,10 +23,7 @@ from aotc.exec.debuglog import DebugLog
 from aotc.exec.faults import build_fault_stub, build_handler, install_handler
 from aotc.exec.stats import Stats
 from aotc.exec.tb import TBRecord, TranslationBlock
-from aotc.frontend.translate import translate_block
 from aotc.guest.cpu import CPUState
-from aotc.ir.optimize import optimize
-from aotc.ir.printer import format_block
 
 _ENTER = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -130,25 +126,16 @@ class Engine:
         A `once` TB holds a single instruction and is neither remembered nor registered in its page:
         it re-runs a store that faulted on its own page's code (see CpuLoop._fault).
         """
+        from aotc.exec import pipeline  # on first use: see the pipeline module's docstring
+
         t0 = time.perf_counter()
-        tblock = translate_block(self.fetch, pc, max_insns=1) if once else translate_block(self.fetch, pc)
-        log = self.log
-        if log.on("in_asm"):
-            lines = "".join(f"0x{a:08x}:  {b.hex():<16} {t}\n" for a, b, t in tblock.insns)
-            log.write("IN:\n" + lines + "\n")
-        if log.on("op"):
-            log.write("OP:\n" + format_block(tblock.block) + "\n")
-        block = optimize(tblock.block)
-        if log.on("op_opt"):
-            log.write("OP after optimization:\n" + format_block(block) + "\n")
-        host = compile_block(block)
-        record = TBRecord(pc, tblock.size, tblock.ninsns, host.code, tuple(host.exits),
-                          tuple(host.insn_offsets))
+        record = pipeline.translate(self.fetch, pc, self.log, max_insns=1 if once else 512)
         tb = self.install(record, register=not once)
-        if log.on("out_asm"):
-            log.write(f"OUT: [size={len(host.code)}]\n" + log.host_code(host.code, tb.host) + "\n")
+        if self.log.on("out_asm"):
+            self.log.write(f"OUT: [size={len(record.code)}]\n" + self.log.host_code(record.code, tb.host)
+                           + "\n")
         self.stats.tbs_translated += 1
-        self.stats.guest_insns_translated += tblock.ninsns
+        self.stats.guest_insns_translated += record.ninsns
         self.stats.translate_seconds += time.perf_counter() - t0
         return tb
 

@@ -13,6 +13,7 @@ from capstone import CS_ARCH_X86, CS_MODE_32, Cs, CsInsn
 
 from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_string
 from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
+from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import OFF_CC, ExitReason
 from aotc.ir.core import Block, Builder
 
@@ -27,14 +28,6 @@ DISPATCH: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     **gen_bits.HANDLERS,
     **gen_misc.HANDLERS,
 })
-
-
-class FetchError(Exception):
-    """Not even the first instruction's bytes could be fetched."""
-
-    def __init__(self, pc: int) -> None:
-        super().__init__(f"cannot fetch guest code at {pc:#x}")
-        self.pc = pc
 
 
 @dataclass

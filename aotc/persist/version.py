@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from importlib import metadata
 from pathlib import Path
-
-import capstone
 
 VERSION_SIZE = 8
 _PACKAGE = Path(__file__).resolve().parent.parent
-_SOURCES = ("frontend", "ir", "backend", "guest", "exec/engine.py", "exec/tb.py", "exec/faults.py",
-            "exec/codebuf.py", "persist/record.py", "persist/version.py")
+_SOURCES = ("frontend", "ir", "backend", "guest", "exec/engine.py", "exec/pipeline.py", "exec/tb.py",
+            "exec/faults.py", "exec/codebuf.py", "persist/record.py", "persist/version.py")
 
 
 @functools.cache
 def translator_version() -> bytes:
     """VERSION_SIZE bytes naming this translator: blake2b over the paths and contents of _SOURCES."""
     h = hashlib.blake2b(digest_size=VERSION_SIZE)
-    h.update(capstone.__version__.encode())
+    h.update(metadata.version("capstone").encode())   # without importing it: warm runs never need it
     paths = (_PACKAGE / s for s in _SOURCES)
     for path in sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*.py"))):
         h.update(str(path.relative_to(_PACKAGE)).encode() + b"\0")

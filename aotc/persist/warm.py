@@ -23,7 +23,7 @@ from aotc.exec.debuglog import DebugLog
 from aotc.exec.engine import Engine
 from aotc.exec.stats import Stats
 from aotc.exec.tb import TBRecord
-from aotc.frontend.translate import FetchError
+from aotc.frontend.fetch import FetchError
 from aotc.guest.memory import PROT_EXEC, GuestMemory
 from aotc.loader import load_program
 from aotc.persist.db import CacheDB
