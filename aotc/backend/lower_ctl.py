@@ -13,7 +13,7 @@ from aotc.backend.asm import RAX, RCX, Mem
 from aotc.backend.asm import Reg as HostReg
 from aotc.backend.jmpcache import JMP_CACHE_ENTRIES, JMP_CACHE_ENTRY_LOG2, JMP_CACHE_SHIFT
 from aotc.backend.lower_alu import COND_CC, compare
-from aotc.backend.prologue import ENV_REG, GUEST_BASE_REG
+from aotc.backend.prologue import ENV_REG, GUEST_BASE_REG, PINNED
 from aotc.guest.cpu import (
     OFF_EIP,
     OFF_EPILOGUE,
@@ -68,11 +68,17 @@ def lower_st(ctx: Ctx, op: Op) -> None:
     keep_flags(ctx)
 
 
+def state_field(off: int) -> HostReg | Mem:
+    """Where a CPU-state field lives while generated code runs: its pinned register, or the struct."""
+    pinned = PINNED.get(off)
+    return HostReg(pinned) if pinned is not None else Mem(ENV_REG, disp=off)
+
+
 def lower_ld_state(ctx: Ctx, op: Op) -> None:
     d = op.outs[0]
     where = ctx.loc(d)
     r = where if isinstance(where, HostReg) else RAX
-    ctx.a.mov(32, r, Mem(ENV_REG, disp=op.args["off"]))
+    ctx.a.mov(32, r, state_field(op.args["off"]))
     ctx.put(d, r)
     keep_flags(ctx)
 
@@ -82,7 +88,7 @@ def lower_st_state(ctx: Ctx, op: Op) -> None:
     if isinstance(src, Mem):
         ctx.a.mov(32, RAX, src)
         src = RAX
-    ctx.a.mov(32, Mem(ENV_REG, disp=op.args["off"]), src)
+    ctx.a.mov(32, state_field(op.args["off"]), src)
     keep_flags(ctx)
 
 

@@ -1,8 +1,14 @@
 """The code-cache entry and exit: the host frame every TB runs in.
 
-`enter(env, tb_host_code)` saves callee-saved registers, loads r14 = env and r15 = guest base, reserves
-the spill frame and jumps to the TB; the epilogue (reached as `jmp [r14 + OFF_EPILOGUE]`) undoes that
-and returns rax, the exit value.
+`enter(env, tb_host_code)` saves callee-saved registers, loads r14 = env and r15 = guest base and the
+pinned CPU-state fields, reserves the spill frame and jumps to the TB; the epilogue (reached as
+`jmp [r14 + OFF_EPILOGUE]`) stores the pinned fields back, undoes the rest and returns rax, the exit value.
+
+Pinned fields live in host registers for as long as generated code runs, across chained TBs, instead of
+being loaded and stored around every block: the guest's stack and frame pointers, which nearly every
+block reads (push, pop, call, ret, locals), and eax, the accumulator and return value. More would
+leave the allocator too few registers (measured with tools/bench.py: a fourth gained nothing).
+Python sees them in the CPU state between runs.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aotc.backend.asm import R12, R13, R14, R15, RBP, RBX, RDI, RSI, RSP, Asm, Mem
-from aotc.guest.cpu import OFF_GUEST_BASE
+from aotc.guest.cpu import EAX, EBP, ESP, OFF_GUEST_BASE, REG_OFFSETS
 
 ENV_REG = R14
 GUEST_BASE_REG = R15
@@ -19,6 +25,8 @@ SLOT_SIZE = 8
 SPILL_SLOTS = 256
 # after the call's return address and six pushes rsp is 8 mod 16; the extra 8 makes the frame aligned
 FRAME_SIZE = SPILL_SLOTS * SLOT_SIZE + 8
+# CPU-state offset -> the callee-saved host register that holds it while generated code runs
+PINNED = {REG_OFFSETS[ESP]: R12, REG_OFFSETS[EBP]: R13, REG_OFFSETS[EAX]: RBX}
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,13 @@ def build_prologue() -> Prologue:
         a.push(r)
     a.mov(64, ENV_REG, RDI)
     a.mov(64, GUEST_BASE_REG, Mem(ENV_REG, disp=OFF_GUEST_BASE))
+    for off, reg in PINNED.items():
+        a.mov(32, reg, Mem(ENV_REG, disp=off))
     a.sub(64, RSP, FRAME_SIZE)
     a.jmp(RSI)
     epilogue = a.pos
+    for off, reg in PINNED.items():
+        a.mov(32, Mem(ENV_REG, disp=off), reg)
     a.add(64, RSP, FRAME_SIZE)
     for r in reversed(SAVED_REGS):
         a.pop(r)

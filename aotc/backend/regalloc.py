@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aotc.backend.prologue import PINNED
 from aotc.ir.core import Block, Temp
 from aotc.ir.liveness import live_after
 
 # rbx rbp rsi rdi r8 r9 r10 r12 r13; those with an 8-bit form without REX first
-ALLOCATABLE = (3, 6, 7, 5, 8, 9, 10, 12, 13)
+ALLOCATABLE = tuple(r for r in (3, 6, 7, 5, 8, 9, 10, 12, 13) if r not in PINNED.values())
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,17 @@ def allocate(block: Block, regs: tuple[int, ...] = ALLOCATABLE) -> Allocation:
     spans = live_intervals(block, live)
     alloc = Allocation(live=live)
     free_regs = list(regs)
-    free_slots: list[int] = []
+    free_slots: dict[int, int] = {}   # slot index -> the position its last occupant was live until
     active: list[Temp] = []        # temps in registers, live at the current position
     in_slots: list[Temp] = []      # temps in spill slots, live at the current position
 
     def give_slot(t: Temp) -> None:
-        if free_slots:
-            index = min(free_slots)
-            free_slots.remove(index)
+        """A slot for t's whole interval: a spilled victim's interval began before now, so a slot freed
+        at or after its start would still hold another temp for part of it."""
+        usable = [i for i, until in free_slots.items() if until < spans[t][0]]
+        if usable:
+            index = min(usable)
+            del free_slots[index]
         else:
             index = alloc.nslots
             alloc.nslots += 1
@@ -89,7 +93,7 @@ def allocate(block: Block, regs: tuple[int, ...] = ALLOCATABLE) -> Allocation:
             free_regs.insert(0, alloc.locs[old].r)
         for old in [o for o in in_slots if spans[o][1] < start]:
             in_slots.remove(old)
-            free_slots.append(alloc.locs[old].index)
+            free_slots[alloc.locs[old].index] = spans[old][1]
         if free_regs:
             alloc.locs[t] = Reg(free_regs.pop(0))
             active.append(t)

@@ -151,14 +151,17 @@ class CacheDB:
         self._good_mark = mark
 
     def _probe(self) -> bool:
-        """Walk every key and value of the data file in a forked child; True if it came through."""
+        """Walk every key and value of the data file in a forked child; True if it came through.
+
+        The child takes LMDB's reader lock, so a write another process commits meanwhile cannot show
+        it half-written pages (which would pass for damage)."""
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                env = lmdb.open(str(self.path), readonly=True, lock=False, max_dbs=len(_DBS))
+                env = lmdb.open(str(self.path), readonly=True, max_dbs=len(_DBS))
                 with env.begin() as txn:
                     for name in _DBS:
                         db = env.open_db(name, txn=txn, create=False)

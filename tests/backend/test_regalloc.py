@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aotc.backend.regalloc import ALLOCATABLE, Allocation, Reg, Slot, allocate
+import itertools
+
+from aotc.backend.regalloc import ALLOCATABLE, Allocation, Reg, Slot, allocate, live_intervals
 from aotc.ir.core import Block, Builder, Op, Temp
 from aotc.ir.liveness import live_after
 from aotc.ir.ops import OPS
@@ -142,3 +144,19 @@ def test_fewer_registers_forces_more_spills() -> None:
     check_no_conflicts(block, alloc)
     assert {alloc[t] for t in vals if isinstance(alloc[t], Reg)} <= {Reg(3), Reg(6)}
     assert alloc.nslots == 4
+
+
+def test_a_spilled_victim_never_shares_a_slot_with_a_temp_live_in_its_past() -> None:
+    """A victim spilled late lives in its slot from its start: a slot freed since then is taken."""
+    b = Builder(Block(0x1000))
+    ins = [b.ld_state(off=4 * i) for i in range(6)]
+    outs = [b.cc_to_eflags(b.eflags_to_cc(x)) for x in ins]
+    for k, v in enumerate(outs):
+        b.st_state(v, off=200 + 4 * k)
+    b.exit_tb(reason=0)
+    block = b.block
+    alloc = allocate(block, regs=(6, 7, 8, 9, 10))
+    spans = live_intervals(block, alloc.live)
+    for t, u in itertools.combinations(alloc.locs, 2):
+        overlap = spans[t][0] <= spans[u][1] and spans[u][0] <= spans[t][1]
+        assert not (overlap and alloc[t] == alloc[u]), (t, u, alloc[t])
