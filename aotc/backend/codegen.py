@@ -6,37 +6,18 @@ context they share (operand locations, scratch moves, flags save/restore) and th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from aotc.backend import lower_alu, lower_cc, lower_ctl
 from aotc.backend.asm import RAX, Asm, Mem
 from aotc.backend.asm import Label as AsmLabel
 from aotc.backend.asm import Reg as HostReg
 from aotc.backend.flags import RESTORE_BIAS
+from aotc.backend.hostcode import HostCode, TBExit
 from aotc.backend.prologue import SPILL_SLOTS, slot_mem
 from aotc.backend.regalloc import Allocation, Reg, allocate
 from aotc.ir.core import Block, Label, Op, Temp, Value
 from aotc.ir.ops import NO_FALLTHROUGH
 
 Operand = HostReg | Mem | int
-
-
-@dataclass(frozen=True)
-class TBExit:
-    """A goto_tb exit: its slot, target guest pc, and where its exit sequence (>= 5 bytes) starts."""
-
-    slot: int
-    pc: int
-    offset: int
-
-
-@dataclass
-class HostCode:
-    """Position-independent host code of one TB, its goto_tb exits and its (host offset, guest pc) map."""
-
-    code: bytes
-    exits: list[TBExit] = field(default_factory=list)
-    insn_offsets: list[tuple[int, int]] = field(default_factory=list)
 
 
 def is_imm(x: Operand) -> bool:

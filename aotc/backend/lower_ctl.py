@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from aotc.backend.codegen import Ctx
 
 EPILOGUE = Mem(ENV_REG, disp=OFF_EPILOGUE)
-CHAIN_PATCH_SIZE = 5
 
 
 def keep_flags(ctx: Ctx) -> None:
@@ -125,7 +124,7 @@ def leave(ctx: Ctx, value: int) -> None:
 
 def lower_goto_tb(ctx: Ctx, op: Op) -> None:
     """eip = pc, then leave, telling the dispatcher where from. Chaining overwrites the first
-    CHAIN_PATCH_SIZE bytes of the sequence (the 8-byte eip store) with a `jmp rel32` to the next TB."""
+    hostcode.CHAIN_PATCH_SIZE bytes of the sequence (the 8-byte eip store) with a `jmp rel32` to the next TB."""
     slot, pc = op.args["slot"], op.args["pc"]
     site = ctx.a.label()
     ctx.a.bind(site)

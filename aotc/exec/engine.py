@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from aotc.backend.hostcode import CHAIN_PATCH_SIZE
 from aotc.backend.jmpcache import EMPTY_PC, JMP_CACHE_ENTRIES, JmpCacheEntry, jmp_cache_index
-from aotc.backend.lower_ctl import CHAIN_PATCH_SIZE
 from aotc.backend.prologue import build_prologue
 from aotc.exec.codebuf import CodeBuffer
 from aotc.exec.debuglog import DebugLog

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aotc.backend.codegen import TBExit
+from aotc.backend.hostcode import TBExit
 
 
 @dataclass(frozen=True)

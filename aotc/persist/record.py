@@ -20,7 +20,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
-from aotc.backend.codegen import TBExit
+from aotc.backend.hostcode import TBExit
 from aotc.exec.tb import TBRecord
 
 MAGIC = b"AOTC"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aotc.backend.codegen import TBExit
+from aotc.backend.hostcode import TBExit
 from aotc.exec.tb import TBRecord
 from aotc.persist import location
 from aotc.persist.record import CorruptRecord, StoredRecord, decode, encode, key_pc, record_key
