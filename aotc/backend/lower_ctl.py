@@ -124,7 +124,8 @@ def leave(ctx: Ctx, value: int) -> None:
 
 def lower_goto_tb(ctx: Ctx, op: Op) -> None:
     """eip = pc, then leave, telling the dispatcher where from. Chaining overwrites the first
-    hostcode.CHAIN_PATCH_SIZE bytes of the sequence (the 8-byte eip store) with a `jmp rel32` to the next TB."""
+    hostcode.CHAIN_PATCH_SIZE bytes of the sequence (the 8-byte eip store) with a `jmp rel32` to the
+    next TB."""
     slot, pc = op.args["slot"], op.args["pc"]
     site = ctx.a.label()
     ctx.a.bind(site)
