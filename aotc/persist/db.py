@@ -23,6 +23,8 @@ ENV_NAME = "tb.lmdb"
 FORMAT_TAG = b"aotc-tb-cache-1"
 INITIAL_MAP = 32 << 20
 DEFAULT_MAX_BYTES = 512 << 20
+PROBE_ATTEMPTS = 5        # probes of a data file that keeps changing under us before we call it damaged
+PROBE_PAUSE = 0.05
 EVICT_TO = 0.75            # eviction frees space down to this fraction of the cap
 _DBS = (b"tbs", b"pages", b"meta")
 _PAGE_VALUE = struct.Struct("<Q")
@@ -73,7 +75,7 @@ class CacheDB:
         except OSError as e:
             self.warn_once(f"cannot create it ({e.strerror}); running without it")
             return
-        if self._mark() not in (None, self._read_mark()) and not self._probe():
+        if self._mark() not in (None, self._read_mark()) and not self._probe_settled():
             self._rebuild("damaged data file")
         try:
             self._open_env()
@@ -150,6 +152,19 @@ class CacheDB:
                 return
         self._good_mark = mark
 
+    def _probe_settled(self) -> bool:
+        """Probe the data file; a failure counts only if the file did not change meanwhile. Another
+        run may be creating the environment or committing to it right now, which can fail a probe
+        for a moment; damage stays."""
+        for _ in range(PROBE_ATTEMPTS):
+            mark = self._mark()
+            if self._probe():
+                return True
+            time.sleep(PROBE_PAUSE)
+            if self._mark() == mark:
+                return False
+        return False
+
     def _probe(self) -> bool:
         """Walk every key and value of the data file in a forked child; True if it came through.
 
@@ -164,7 +179,10 @@ class CacheDB:
                 env = lmdb.open(str(self.path), readonly=True, max_dbs=len(_DBS))
                 with env.begin() as txn:
                     for name in _DBS:
-                        db = env.open_db(name, txn=txn, create=False)
+                        try:
+                            db = env.open_db(name, txn=txn, create=False)
+                        except lmdb.NotFoundError:
+                            continue        # not created yet: a fresh cache another run is filling
                         for _key, value in txn.cursor(db):
                             bytes(value)
                 code = 0
