@@ -58,8 +58,10 @@ class CpuLoop:
         while True:
             try:
                 tb = engine.translate(cpu.eip, once=True) if self.once else engine.lookup(cpu.eip)
-            except FetchError as e:
-                raise GuestKilled(signal.SIGSEGV) from e
+            except FetchError:
+                self._no_code()
+                chain_from = None
+                continue
             self.once = False
             if chain_from is not None and chain_from[2] == engine.flushes:
                 src = engine.tb_at_host(chain_from[0])
@@ -70,6 +72,12 @@ class CpuLoop:
             slot = (exit_value >> 8) & 0xFF
             chain_from = (cpu.exit_site, slot - 1, engine.flushes) if slot else None
             handlers[exit_value & 0xFF]()
+
+    def _no_code(self) -> None:
+        """eip points at no executable code: SIGSEGV at that address, as the CPU's fetch would."""
+        eip = self.cpu.eip
+        mapped = self.linux.mem.prot_at(eip) != -1
+        self.linux.fault(self.cpu, signal.SIGSEGV, SEGV_ACCERR if mapped else SEGV_MAPERR, eip)
 
     def _syscall(self) -> None:
         self.engine.stats.syscalls += 1

@@ -49,6 +49,7 @@ static void try_fault(const char *what, void (*body)(void)) {
 static void segv_body(void) { *(volatile int *)0x1234 = 5; }
 static void fpe_body(void) { printf("%d\n", 7 / zero); }
 static void ill_body(void) { __asm__ volatile("ud2"); }
+static void jump_body(void) { ((void (*)(void))0x5000)(); }   /* no code there: SIGSEGV at the target */
 
 int main(void) {
     install(SIGUSR1, counter);
@@ -91,6 +92,7 @@ int main(void) {
         try_fault("segv", segv_body);
         try_fault("fpe", fpe_body);
         try_fault("ill", ill_body);
+        try_fault("jump", jump_body);
     }
     printf("fault hits segv %d fpe %d ill %d\n", hits[SIGSEGV], hits[SIGFPE], hits[SIGILL]);
     return 0;
