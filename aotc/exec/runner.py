@@ -50,10 +50,10 @@ class GuestRun:
         with `cache_dir`, blocks come from and go to the persistent translation cache there."""
         log = DebugLog(debug, logfile)
         stats = Stats()
-        db = CacheDB(cache_dir) if cache_dir is not None else None
         mem = GuestMemory()
         envp = [f"{k}={v}" for k, v in os.environ.items()]
         prog = load_program(program, argv, envp, mem)
+        db = CacheDB(cache_dir) if cache_dir is not None else None
         cpu = CPUState()
         cpu.eip = prog.entry
         cpu.regs[ESP] = prog.esp
