@@ -9,9 +9,12 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from aotc.persist.db import CacheDB
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Run 32-bit x86 Linux programs on x86-64 by dynamic binary translation.")
@@ -35,10 +38,23 @@ def die_by_signal(signo: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    signal.signal(signo, signal.SIG_DFL)
+    from aotc.exec.hostsig import default_action  # raw: glibc refuses signals 32 and 33
+
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signo])
-    os.kill(os.getpid(), signo)
+    default_action(signo)
     os._exit(128 + signo)
+
+
+def open_cache(option: Path | None) -> CacheDB:
+    """The cache the commands other than `run` work on; one that is not the user's alone is refused."""
+    from aotc.persist.db import CacheDB
+    from aotc.persist.location import resolve_cache_dir
+    from aotc.persist.secure import UnsafeCache
+
+    try:
+        return CacheDB(resolve_cache_dir(option))
+    except UnsafeCache as e:
+        fail(str(e))
 
 
 @app.callback()
@@ -59,13 +75,18 @@ def run(
 ) -> None:
     """Run PROGRAM under aotc; options come before PROGRAM, everything after it goes to the guest."""
     from aotc.exec.runner import GuestRun
+    from aotc.launch import inherited_ignored, restore_given_environ
     from aotc.loader import LoadError
     from aotc.persist.location import resolve_cache_dir
+    from aotc.persist.secure import UnsafeCache
 
+    restore_given_environ()         # the guest's environment, before the guest is loaded with it
+    ignored = inherited_ignored()   # takes AOTC_SIGIGN out of the environment before the guest's is built
     cache_dir = None if no_cache else resolve_cache_dir(cache)
     try:
-        guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace, cache_dir)
-    except (LoadError, OSError, ValueError) as e:
+        guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace, cache_dir,
+                               ignored)
+    except (LoadError, OSError, ValueError, UnsafeCache) as e:
         fail(str(e))
     t0 = time.perf_counter()
     outcome = guest.run()
@@ -86,11 +107,9 @@ def warm(
 ) -> None:
     """Translate PROGRAMs into the cache ahead of time, without running them."""
     from aotc.loader import LoadError
-    from aotc.persist.db import CacheDB
-    from aotc.persist.location import resolve_cache_dir
     from aotc.persist.warm import warm_programs
 
-    db = CacheDB(resolve_cache_dir(cache))
+    db = open_cache(cache)
     try:
         summary = warm_programs(programs, db, show_progress=sys.stderr.isatty())
     except (LoadError, OSError, ValueError) as e:
@@ -110,11 +129,9 @@ def inspect(
 ) -> None:
     """List the blocks the cache holds, or show one block's guest code, optimized IR and host code."""
     from aotc.loader import LoadError
-    from aotc.persist.db import CacheDB
     from aotc.persist.inspect import describe_block, list_blocks
-    from aotc.persist.location import resolve_cache_dir
 
-    db = CacheDB(resolve_cache_dir(cache))
+    db = open_cache(cache)
     try:
         if pc is None:
             list_blocks(db, program, sys.stdout)
@@ -129,10 +146,7 @@ def inspect(
 @cache_app.command("stats")
 def cache_stats(cache: CacheOption = None) -> None:
     """Show where the cache is and how much it holds."""
-    from aotc.persist.db import CacheDB
-    from aotc.persist.location import resolve_cache_dir
-
-    db = CacheDB(resolve_cache_dir(cache))
+    db = open_cache(cache)
     for key, value in db.stats().items():
         print(f"{key}: {value}")
     db.close()
@@ -141,10 +155,7 @@ def cache_stats(cache: CacheOption = None) -> None:
 @cache_app.command("clear")
 def cache_clear(cache: CacheOption = None) -> None:
     """Delete every cached block."""
-    from aotc.persist.db import CacheDB
-    from aotc.persist.location import resolve_cache_dir
-
-    db = CacheDB(resolve_cache_dir(cache))
+    db = open_cache(cache)
     db.clear()
     print(f"cleared {db.path}")
     db.close()

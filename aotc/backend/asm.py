@@ -431,6 +431,10 @@ class Asm(Assembler):
         """Undefined instruction (raises SIGILL)."""
         self._op("ud2", 64)
 
+    def syscall(self) -> None:
+        """Enter the kernel (the fault and signal handlers' own system calls)."""
+        self._op("syscall", 64)
+
     def int3(self) -> None:
         """Breakpoint trap."""
         self._op("int3", 64)

@@ -6,6 +6,8 @@ context they share (operand locations, scratch moves, flags save/restore) and th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aotc.backend import lower_alu, lower_cc, lower_ctl
 from aotc.backend.asm import RAX, Asm, Mem
 from aotc.backend.asm import Label as AsmLabel
@@ -44,6 +46,7 @@ class Ctx:
         self.held: Value | None = None       # the flags value the host flags hold as this op starts
         self.next_held: Value | None = None  # what they hold after it (a lowering sets it)
         self.locs: dict[Temp, HostReg | Mem] = {}   # loc() of each temp asked so far
+        self.cold: list[Callable[[], None]] = []   # out-of-line code, emitted after the last op
 
     def begin(self, index: int) -> None:
         """Start lowering op `index`: host flags are unknown after it unless its lowering says so."""
@@ -163,4 +166,6 @@ def compile_block(block: Block) -> HostCode:
     for i, op in enumerate(block.ops):
         ctx.begin(i)
         LOWER[op.name](ctx, op)
+    for emit in ctx.cold:
+        emit()
     return HostCode(ctx.a.code(), ctx.exits, ctx.insn_offsets)

@@ -263,6 +263,7 @@ FORMS: MappingProxyType[str, tuple[Form, ...]] = MappingProxyType({
     "popfq": _plain(b"\x9d", rexw=False),
     "rdtsc": _plain(b"\x0f\x31", rexw=False),
     "ud2": _plain(b"\x0f\x0b", rexw=False),
+    "syscall": _plain(b"\x0f\x05", rexw=False),
     "int3": _plain(b"\xcc", rexw=False),
     "nop": _plain(b"\x90", rexw=False),
 })

@@ -17,6 +17,7 @@ from aotc.backend.prologue import ENV_REG, GUEST_BASE_REG, PINNED
 from aotc.guest.cpu import (
     OFF_EIP,
     OFF_EPILOGUE,
+    OFF_EXIT_REQUEST,
     OFF_EXIT_SITE,
     OFF_JMP_CACHE,
     ExitReason,
@@ -96,6 +97,22 @@ def lower_insn_start(ctx: Ctx, op: Op) -> None:
     keep_flags(ctx)
 
 
+def lower_tb_start(ctx: Ctx, op: Op) -> None:
+    """Leave before anything else when CPUState.exit_request is set: a compare and a branch not taken
+    on the hot path, the exit itself out of line at the end of the TB."""
+    requested = ctx.a.label()
+    ctx.a.cmp(32, Mem(ENV_REG, disp=OFF_EXIT_REQUEST), 0)
+    ctx.a.jcc(5, requested)
+    pc = op.args["pc"]
+
+    def exit_requested() -> None:
+        ctx.a.bind(requested)
+        ctx.a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
+        leave(ctx, ExitReason.JUMP)
+
+    ctx.cold.append(exit_requested)
+
+
 def lower_label(ctx: Ctx, op: Op) -> None:
     ctx.a.bind(ctx.label(op.args["label"]))
 
@@ -160,7 +177,7 @@ def lower_lookup_and_goto_ptr(ctx: Ctx, op: Op) -> None:
 
 LOWER: dict[str, Callable[[Ctx, Op], None]] = {
     "ld": lower_ld, "st": lower_st, "ld_state": lower_ld_state, "st_state": lower_st_state,
-    "insn_start": lower_insn_start, "label": lower_label, "br": lower_br, "brcond": lower_brcond,
-    "brcc": lower_brcc, "goto_tb": lower_goto_tb, "exit_tb": lower_exit_tb,
+    "insn_start": lower_insn_start, "tb_start": lower_tb_start, "label": lower_label, "br": lower_br,
+    "brcond": lower_brcond, "brcc": lower_brcc, "goto_tb": lower_goto_tb, "exit_tb": lower_exit_tb,
     "lookup_and_goto_ptr": lower_lookup_and_goto_ptr,
 }

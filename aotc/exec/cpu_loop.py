@@ -10,13 +10,15 @@ from aotc.exec.engine import Engine
 from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import CPUState, ExitReason, Helper
 from aotc.guest.memory import PROT_WRITE
-from aotc.linux import GuestKilled, LinuxUser
+from aotc.linux import GuestKilled
+from aotc.linux.user import LinuxUser
 
 # si_code values of synchronous faults (Linux's asm-generic/siginfo.h)
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
 FPE_INTDIV = 1
 ILL_ILLOPN = 2
 SI_KERNEL = 0x80
+PF_PROT, PF_INSTR = 1, 0x10      # page-fault error code: a present page, an instruction fetch
 
 
 
@@ -72,12 +74,17 @@ class CpuLoop:
             slot = (exit_value >> 8) & 0xFF
             chain_from = (cpu.exit_site, slot - 1, engine.flushes) if slot else None
             handlers[exit_value & 0xFF]()
+            if cpu.exit_request:
+                cpu.exit_request = 0
+                self.linux.take_host_signals()
+                self.linux.deliver_pending(cpu)
 
     def _no_code(self) -> None:
         """eip points at no executable code: SIGSEGV at that address, as the CPU's fetch would."""
         eip = self.cpu.eip
-        mapped = self.linux.mem.prot_at(eip) != -1
-        self.linux.fault(self.cpu, signal.SIGSEGV, SEGV_ACCERR if mapped else SEGV_MAPERR, eip)
+        prot = self.linux.mem.prot_at(eip)
+        err = PF_INSTR | (PF_PROT if prot > 0 else 0)
+        self.linux.fault(self.cpu, signal.SIGSEGV, SEGV_ACCERR if prot != -1 else SEGV_MAPERR, eip, err)
 
     def _syscall(self) -> None:
         self.engine.stats.syscalls += 1
@@ -110,7 +117,6 @@ class CpuLoop:
 
     def _fault(self) -> None:
         cpu, engine = self.cpu, self.engine
-        engine.arm_fault_handler()
         tb = engine.tb_at_host(cpu.fault_rip)
         if tb is not None:
             cpu.eip = tb.guest_pc_at(cpu.fault_rip)
@@ -126,7 +132,7 @@ class CpuLoop:
         if prot != -1 and prot & PROT_WRITE and engine.holds_code(address >> 12):
             self._store_into_code(address)
             return
-        self.linux.fault(cpu, signo, SEGV_ACCERR if prot != -1 else SEGV_MAPERR, address)
+        self.linux.fault(cpu, signo, SEGV_ACCERR if prot != -1 else SEGV_MAPERR, address, cpu.fault_err)
 
     def _store_into_code(self, address: int) -> None:
         """A guest store hit a writable page that holds translated code (write-protected on the

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 ITEMS = ("in_asm", "op", "op_opt", "out_asm", "exec", "unimp")
 
 
 class DebugLog:
-    """Which `-d` items are on and where they go (`-D LOGFILE`, else stderr)."""
+    """Which `-d` items are on and where they go (`-D LOGFILE`, else stderr); `opener` opens the log
+    file (aotc's runs put its descriptor out of the guest's reach)."""
 
-    def __init__(self, items: str = "", path: str | None = None) -> None:
+    def __init__(self, items: str = "", path: str | None = None,
+                 opener: Callable[[str, int], int] | None = None) -> None:
         wanted = {i for i in items.split(",") if i}
         unknown = wanted - set(ITEMS)
         if unknown:
             raise ValueError(f"unknown -d item(s): {', '.join(sorted(unknown))} (known: {', '.join(ITEMS)})")
         self.items = wanted
-        self.out: TextIO = open(path, "w") if path else sys.stderr  # noqa: SIM115 - lives as long as the run
+        self.out: TextIO = open(path, "w", opener=opener) if path else sys.stderr  # noqa: SIM115 - the run's
 
     def on(self, item: str) -> bool:
         return item in self.items

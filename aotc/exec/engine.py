@@ -20,7 +20,7 @@ from aotc.backend.jmpcache import EMPTY_PC, JMP_CACHE_ENTRIES, JmpCacheEntry, jm
 from aotc.backend.prologue import build_prologue
 from aotc.exec.codebuf import CodeBuffer
 from aotc.exec.debuglog import DebugLog
-from aotc.exec.faults import build_fault_stub, build_handler, install_handler
+from aotc.exec.hostsig import FAULT_SIGNALS, HostSignals
 from aotc.exec.stats import Stats
 from aotc.exec.tb import TBRecord, TranslationBlock
 from aotc.guest.cpu import CPUState
@@ -34,8 +34,72 @@ class TBStore(Protocol):
     def load_page(self, page: int) -> list[TBRecord]:
         """The stored records whose guest code starts in `page` and still matches guest memory now."""
 
+    def still_valid(self, record: TBRecord) -> bool:
+        """Whether every page a record from load_page spans still holds what it held when stored."""
+
     def save(self, record: TBRecord) -> None:
         """Keep a newly translated record (written back in batches)."""
+
+
+class StoredRecords:
+    """Records fetched from the store page by page and not installed yet: under the page each starts in,
+    and listed under every later page it reaches into, so that a change to any of its pages drops it."""
+
+    def __init__(self) -> None:
+        self.by_page: dict[int, dict[int, TBRecord]] = {}   # fetched page -> its records by pc
+        self.reaching: dict[int, set[int]] = {}             # page -> pcs of records reaching into it
+
+    def fetched(self, page: int) -> bool:
+        """Whether the records of `page` were fetched (since it last changed)."""
+        return page in self.by_page
+
+    def add_page(self, page: int, records: list[TBRecord]) -> None:
+        """Keep what the store has for `page` (one record per pc)."""
+        by_pc = self.by_page[page] = {r.pc: r for r in records}
+        for r in by_pc.values():
+            if len(r.pages()) > 1:
+                for later in r.pages()[1:]:
+                    self.reaching.setdefault(later, set()).add(r.pc)
+
+    def take(self, pc: int) -> TBRecord | None:
+        """Remove and return the record for `pc`, if its page was fetched and holds one."""
+        records = self.by_page.get(pc >> 12)
+        record = records.pop(pc, None) if records else None
+        if record is not None and len(record.pages()) > 1:
+            self._unlist(record)
+        return record
+
+    def forget(self, page: int) -> None:
+        """Drop the records of `page` and those reaching into it; the page is fetched again when next
+        looked up (against its contents then)."""
+        for record in self.by_page.pop(page, {}).values():
+            self._unlist(record)
+        for pc in self.reaching.pop(page, ()):
+            self._unlist(self.by_page[pc >> 12].pop(pc))
+
+    def holds(self, page: int) -> bool:
+        """Whether `page` was fetched or a record fetched and not installed reaches into it."""
+        return page in self.by_page or page in self.reaching
+
+    def pages(self) -> set[int]:
+        """Every page that holds() is true of."""
+        return self.by_page.keys() | self.reaching.keys()
+
+    def page_count(self) -> int:
+        """An upper bound of len(pages()), in constant time."""
+        return len(self.by_page) + len(self.reaching)
+
+    def clear(self) -> None:
+        self.by_page.clear()
+        self.reaching.clear()
+
+    def _unlist(self, record: TBRecord) -> None:
+        for later in record.pages()[1:]:
+            pcs = self.reaching.get(later)
+            if pcs is not None:
+                pcs.discard(record.pc)
+                if not pcs:
+                    del self.reaching[later]
 
 
 class Engine:
@@ -49,16 +113,14 @@ class Engine:
         self.log = log
         self.stats = stats
         self.store = store
-        self.loaded_pages: set[int] = set()   # pages whose stored records were already fetched
-        self.stored: dict[int, TBRecord] = {}  # fetched records not installed yet, by guest pc
+        self.stored = StoredRecords()
         self.buf = CodeBuffer(buffer_size)
         prologue = build_prologue()
         base = self.buf.append(prologue.code)
         self._enter = _ENTER(base + prologue.entry)
         self.epilogue = base + prologue.epilogue
-        self.fault_stub = self.buf.append(build_fault_stub())
-        handler = build_handler(self.buf.base, self.buf.base + self.buf.size, self.fault_stub)
-        self.handler = self.buf.append(handler)
+        self.host_signals = HostSignals(self.buf)
+        self.host_signals.install(FAULT_SIGNALS)
         self._fixed_code = self.buf.used
         self.jmp_cache = (JmpCacheEntry * JMP_CACHE_ENTRIES)()
         self.tbs: dict[int, TranslationBlock] = {}
@@ -67,16 +129,12 @@ class Engine:
         self._starts: list[int] = []
         self._by_start: dict[int, TranslationBlock] = {}
         self.flush()
-        self.arm_fault_handler()
-
-    def arm_fault_handler(self) -> None:
-        """(Re)install the fault handler; it resets itself after each fault."""
-        install_handler(self.handler)
 
     def attach(self, cpu: CPUState) -> None:
-        """Point the CPU state at our epilogue and jump cache."""
+        """Point the CPU state at our epilogue and jump cache, and host signals at its exit_request."""
         cpu.epilogue = self.epilogue
         cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
+        self.host_signals.attach(cpu)
 
     def flush(self) -> None:
         """Forget every TB and empty the code buffer past the fixed code (QEMU's tb_flush)."""
@@ -87,7 +145,6 @@ class Engine:
             for page in self.page_tbs:
                 self.write_protect(page, False)
         self.page_tbs.clear()
-        self.loaded_pages.clear()
         self.stored.clear()
         self._starts.clear()
         self._by_start.clear()
@@ -100,12 +157,7 @@ class Engine:
         whole page's records at once), else translated now. It enters the jump cache."""
         tb = self.tbs.get(pc)
         if tb is None and self.store is not None:
-            if pc >> 12 not in self.loaded_pages:
-                self._load_page(pc >> 12)
-            record = self.stored.pop(pc, None)
-            if record is not None:
-                tb = self.install(record)
-                self.stats.tbs_from_cache += 1
+            tb = self._from_store(pc)
         if tb is None:
             tb = self.translate(pc)
             if self.store is not None:
@@ -114,11 +166,20 @@ class Engine:
         entry.pc, entry.host = pc, tb.host
         return tb
 
-    def _load_page(self, page: int) -> None:
-        """Fetch a page's stored records in one go; each is installed when first looked up."""
-        self.loaded_pages.add(page)
-        for record in self.store.load_page(page):
-            self.stored.setdefault(record.pc, record)
+    def _from_store(self, pc: int) -> TranslationBlock | None:
+        """Install the stored record for `pc`, if there is a valid one. The first lookup in a page fetches
+        all its records; from then on the page is watched (it holds installed code, see _leave_pages),
+        but a later page a record reaches into may not be, so such a record is checked again now."""
+        if not self.stored.fetched(pc >> 12):
+            self.stored.add_page(pc >> 12, self.store.load_page(pc >> 12))
+        record = self.stored.take(pc)
+        if record is None:
+            return None
+        if len(record.pages()) > 1 and not self.store.still_valid(record):
+            self.stats.tbs_discarded += 1
+            return None
+        self.stats.tbs_from_cache += 1
+        return self.install(record)
 
     def translate(self, pc: int, once: bool = False) -> TranslationBlock:
         """Run the pipeline for the block at `pc` and install it (FetchError if pc is not executable).
@@ -183,21 +244,22 @@ class Engine:
         self.stats.tbs_invalidated += 1
 
     def invalidate_page(self, page: int) -> None:
-        """Drop every TB with code in guest page `page`; its host page becomes writable again."""
-        self.loaded_pages.discard(page)
-        for pc in [pc for pc, record in self.stored.items() if page in record.pages()]:
-            del self.stored[pc]
+        """Drop every TB and stored record with code in guest page `page`; its host page becomes
+        writable again."""
+        self.stored.forget(page)
         for tb in list(self.page_tbs.get(page, ())):
             self.invalidate(tb)
 
     def _leave_pages(self, tb: TranslationBlock) -> None:
-        """Take tb out of its pages' PageDescs; a page left without code is writable again."""
+        """Take tb out of its pages' PageDescs. A page left without code is writable again, so nothing
+        sees a store into it any more: its stored records go too."""
         for page in tb.record.pages():
             tbs = self.page_tbs.get(page)
             if tbs is not None and tb in tbs:
                 tbs.remove(tb)
                 if not tbs:
                     del self.page_tbs[page]
+                    self.stored.forget(page)
                     if self.write_protect is not None:
                         self.write_protect(page, False)
 
@@ -207,9 +269,17 @@ class Engine:
 
     def invalidate_range(self, addr: int, size: int) -> None:
         """Guest memory [addr, addr+size) changed outside generated code (a syscall, mprotect, munmap)."""
-        for page in range(addr >> 12, ((addr + max(size, 1) - 1) >> 12) + 1):
-            if page in self.page_tbs:
-                self.invalidate_page(page)
+        first, last = addr >> 12, (addr + max(size, 1) - 1) >> 12
+        for page in self._watched(first, last):
+            self.invalidate_page(page)
+
+    def _watched(self, first: int, last: int) -> list[int]:
+        """The pages of [first, last] with installed code or stored records, found by walking the range
+        or the pages we know, whichever is shorter (a munmap may cover a million pages)."""
+        pages: range | set[int] = range(first, last + 1)
+        if len(pages) > len(self.page_tbs) + self.stored.page_count():
+            pages = {*self.page_tbs, *self.stored.pages()}
+        return [p for p in pages if first <= p <= last and (p in self.page_tbs or self.stored.holds(p))]
 
     def tb_at_host(self, host_addr: int) -> TranslationBlock | None:
         """The TB whose host code contains `host_addr`, if any."""

@@ -22,9 +22,16 @@ class TBRecord:
     exits: tuple[TBExit, ...]
     insn_offsets: tuple[tuple[int, int], ...]
 
+    _pages: range = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # computed once: the engine asks at every load, install and invalidation of a record
+        last = (self.pc + max(self.size, 1) - 1) >> 12
+        object.__setattr__(self, "_pages", range(self.pc >> 12, last + 1))
+
     def pages(self) -> range:
         """The guest page numbers this block's guest code lies in (one or two)."""
-        return range(self.pc >> 12, ((self.pc + max(self.size, 1) - 1) >> 12) + 1)
+        return self._pages
 
 
 @dataclass(eq=False)

@@ -1,6 +1,7 @@
 """Shifts, rotates and bit operations: shl/sal/shr/sar/rol/ror/rcl/rcr by 1, imm or cl, shld/shrd,
-bt/bts/btr/btc, bsf/bsr. The CPU masks a count to 5 bits and a zero masked count changes nothing: a
-constant zero count emits nothing, a variable count passes the incoming flags as `fi`.
+bt/bts/btr/btc, bsf/bsr. The CPU masks a count to 5 bits and a zero masked count changes nothing but
+still writes a memory operand back: a constant zero count emits only that rewrite, a variable count
+passes the incoming flags as `fi`.
 """
 
 from __future__ import annotations
@@ -32,13 +33,20 @@ def _count(ctx: DisasContext, i: int, opname: str) -> tuple[Value, Value | None]
     return ctx.and_(read(ctx, i), 31), ctx.ld_cc()
 
 
+def _rewrite_unchanged(ctx: DisasContext, dst: Loc) -> None:
+    """A zero count still reads and writes a memory operand (it faults on a read-only page)."""
+    if dst.kind == "mem":
+        store(ctx, dst, load(ctx, dst))
+
+
 def gen_shift(ctx: DisasContext) -> None:
     """shl/sal/shr/sar/rol/ror/rcl/rcr r/m, 1|imm8|cl."""
     opname = SHIFT_OPS[ctx.insn.insn_name()]
     counted = _count(ctx, 1, opname)
-    if counted is None:
-        return
     dst = loc(ctx, 0)
+    if counted is None:
+        _rewrite_unchanged(ctx, dst)
+        return
     cnt, fi = counted
     d, f = ctx.b.emit(opname, [load(ctx, dst), cnt, fi], w=dst.bits)
     store(ctx, dst, d)
@@ -49,9 +57,10 @@ def gen_shd(ctx: DisasContext) -> None:
     """shld/shrd r/m, r, imm8|cl."""
     opname = ctx.insn.insn_name() + "_cc"
     counted = _count(ctx, 2, opname)
-    if counted is None:
-        return
     dst = loc(ctx, 0)
+    if counted is None:
+        _rewrite_unchanged(ctx, dst)
+        return
     cnt, fi = counted
     d, f = ctx.b.emit(opname, [load(ctx, dst), read(ctx, 1), cnt, fi], w=dst.bits)
     store(ctx, dst, d)

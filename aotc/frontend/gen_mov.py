@@ -27,7 +27,9 @@ from aotc.guest.cpu import (
     EBP,
     EBX,
     ECX,
+    EDI,
     EDX,
+    ESI,
     ESP,
     OFF_HELPER,
     SEG_BASE_OFFSETS,
@@ -87,12 +89,20 @@ def gen_xchg(ctx: DisasContext) -> None:
 
 
 def gen_xadd(ctx: DisasContext) -> None:
-    """xadd dst, src: src = dst; dst = dst + src (flags of the add); the destination is written last."""
+    """xadd dst, src: src = dst; dst = dst + src (flags of the add).
+
+    A memory destination is stored first, so a store that faults (a read-only page) leaves the source
+    register as it was; between registers the destination is written last (`xadd eax, eax` is the sum).
+    """
     dst, src = loc(ctx, 0), loc(ctx, 1)
     vd = load(ctx, dst)
     s, f = ctx.b.add_cc(vd, load(ctx, src), w=dst.bits)
-    store(ctx, src, vd)
-    store(ctx, dst, s)
+    if dst.kind == "mem":
+        store(ctx, dst, s)
+        store(ctx, src, vd)
+    else:
+        store(ctx, src, vd)
+        store(ctx, dst, s)
     ctx.st_cc(f)
 
 
@@ -117,15 +127,21 @@ def gen_cmpxchg(ctx: DisasContext) -> None:
 
 
 def gen_cmpxchg8b(ctx: DisasContext) -> None:
-    """cmpxchg8b m64: compare edx:eax with m64; equal: m64 = ecx:ebx, else edx:eax = m64. Only ZF changes."""
+    """cmpxchg8b m64: compare edx:eax with m64; equal: m64 = ecx:ebx, else edx:eax = m64. Only ZF changes.
+
+    m64 is always written, as one access on the CPU: when it straddles two pages and either is read-only
+    nothing changes. The low half is first stored back unchanged, which faults if its page is read-only;
+    then the high half takes its new value (faulting if its page is), and only then the low half.
+    """
     b = ctx.b
     addr = address(ctx, ctx.insn.operands[0].mem)
     addr_hi = b.add(addr, 4)
     lo, hi = b.ld(addr, size=4, signed=0), b.ld(addr_hi, size=4, signed=0)
     eq_lo = b.setcond(lo, ctx.ld_reg(EAX), cond=COND["eq"])
     eq = ctx.and_(eq_lo, b.setcond(hi, ctx.ld_reg(EDX), cond=COND["eq"]))
-    b.st(b.movcond(eq, 0, ctx.ld_reg(EBX), lo, cond=COND["ne"]), addr, size=4)
+    b.st(lo, addr, size=4)
     b.st(b.movcond(eq, 0, ctx.ld_reg(ECX), hi, cond=COND["ne"]), addr_hi, size=4)
+    b.st(b.movcond(eq, 0, ctx.ld_reg(EBX), lo, cond=COND["ne"]), addr, size=4)
     ctx.st_reg(EAX, lo)
     ctx.st_reg(EDX, hi)
     eflags = ctx.and_(b.cc_to_eflags(ctx.ld_cc()), ~0x40 & 0xFFFFFFFF)
@@ -173,13 +189,25 @@ def gen_push(ctx: DisasContext) -> None:
 
 
 def gen_pop(ctx: DisasContext) -> None:
-    """pop r/m/sreg; a memory operand's address is computed after the increment."""
+    """pop r/m/sreg; a memory operand's address is computed as after the increment.
+
+    A memory destination is stored before esp moves, so a store that faults leaves esp as it was: its
+    address is computed from the old esp, plus the operand size when esp is the base.
+    """
     op = ctx.insn.operands[0]
     if op.type == X.X86_OP_REG and op.reg in SEG_REGS:
         load_segment(ctx, SEG_REGS[op.reg], pop(ctx, ctx.opsize))
         return
-    v = pop(ctx, op.size)
-    store(ctx, loc(ctx, 0), v)
+    if op.type != X.X86_OP_MEM:
+        write_reg(ctx, op.reg, pop(ctx, op.size))
+        return
+    esp = ctx.ld_reg(ESP)
+    v = ctx.b.ld(esp, size=op.size, signed=0)
+    addr = address(ctx, op.mem)
+    if op.mem.base == X.X86_REG_ESP:
+        addr = ctx.b.add(addr, op.size)
+    ctx.b.st(v, addr, size=op.size)
+    ctx.st_reg(ESP, ctx.b.add(esp, op.size))
 
 
 def gen_enter(ctx: DisasContext) -> None:
@@ -194,25 +222,41 @@ def gen_enter(ctx: DisasContext) -> None:
 
 
 def gen_leave(ctx: DisasContext) -> None:
-    """leave: esp = ebp; pop ebp."""
-    ctx.st_reg(ESP, ctx.ld_reg(EBP))
-    write_reg(ctx, X.X86_REG_BP if ctx.opsize == 2 else X.X86_REG_EBP, pop(ctx, ctx.opsize))
+    """leave: esp = ebp; pop ebp (leavew: bp). The load from [ebp] comes before any register is written,
+    so when it faults esp and ebp are as they were, as on the CPU."""
+    size = ctx.opsize
+    ebp = ctx.ld_reg(EBP)
+    v = ctx.b.ld(ebp, size=size, signed=0)
+    ctx.st_reg(ESP, ctx.b.add(ebp, size))
+    write_reg(ctx, X.X86_REG_BP if size == 2 else X.X86_REG_EBP, v)
 
 
 def gen_pusha(ctx: DisasContext) -> None:
-    """pushal: push eax, ecx, edx, ebx, the original esp, ebp, esi, edi."""
+    """pushal: push eax, ecx, edx, ebx, the original esp, ebp, esi, edi; esp moves last.
+
+    A store that faults keeps the stores before it and esp as it was, as the CPU does.
+    """
     esp = ctx.ld_reg(ESP)
     for r in range(8):
         ctx.b.st(esp if r == ESP else ctx.ld_reg(r), ctx.b.sub(esp, 4 * (r + 1)), size=4)
     ctx.st_reg(ESP, ctx.b.sub(esp, 32))
 
 
+POPA_ORDER = (EDI, ESI, EBP, ESP, EBX, EDX, ECX, EAX)  # the stack slots from esp upwards
+
+
 def gen_popa(ctx: DisasContext) -> None:
-    """popal: pop edi, esi, ebp, (skip esp), ebx, edx, ecx, eax."""
+    """popal: pop edi, esi, ebp, (the esp slot), ebx, edx, ecx, eax, then esp += 32.
+
+    As the CPU does (an AMD EPYC, measured by tests/guests/precise_faults.c), the slots are read upwards,
+    the skipped esp slot included, and each register is written as soon as its slot is read: a fault at
+    a later slot leaves the registers already popped changed, and esp as it was.
+    """
     esp = ctx.ld_reg(ESP)
-    for r in range(8):
+    for slot, r in enumerate(POPA_ORDER):
+        v = ctx.b.ld(ctx.b.add(esp, 4 * slot), size=4, signed=0)
         if r != ESP:
-            ctx.st_reg(r, ctx.b.ld(ctx.b.add(esp, 28 - 4 * r), size=4, signed=0))
+            ctx.st_reg(r, v)
     ctx.st_reg(ESP, ctx.b.add(esp, 32))
 
 

@@ -43,6 +43,8 @@ class CPUState(ctypes.Structure):
     """Guest registers and the fields generated code and the dispatcher share.
 
     `cc` is the guest's arithmetic flags in the backend's own encoding (see `aotc.backend.flags`);
+    `exit_request` non-zero makes the next TB entered leave at once (QEMU's exit_request): the host
+    signal handler sets it so that a signal reaches Python even from code that never exits;
     `df` is the direction flag (0 or 1); `eflags_misc` keeps the other EFLAGS bits a guest may set with
     popf (AC, ID) so that pushf gives them back.
     """
@@ -56,7 +58,10 @@ class CPUState(ctypes.Structure):
         ("seg_sel", ctypes.c_uint32 * 6),
         ("seg_base", ctypes.c_uint32 * 6),
         ("helper", ctypes.c_uint32),
+        ("exit_request", ctypes.c_uint32),
         ("fault_signo", ctypes.c_uint32),
+        ("fault_err", ctypes.c_uint32),
+        ("fault_pad", ctypes.c_uint32),
         ("fault_addr", ctypes.c_uint64),
         ("fault_rip", ctypes.c_uint64),
         ("guest_base", ctypes.c_uint64),
@@ -79,7 +84,9 @@ OFF_EFLAGS_MISC = _offset("eflags_misc")
 SEG_SEL_OFFSETS = tuple(_offset("seg_sel") + 4 * i for i in range(6))
 SEG_BASE_OFFSETS = tuple(_offset("seg_base") + 4 * i for i in range(6))
 OFF_HELPER = _offset("helper")
+OFF_EXIT_REQUEST = _offset("exit_request")
 OFF_FAULT_SIGNO = _offset("fault_signo")
+OFF_FAULT_ERR = _offset("fault_err")
 OFF_FAULT_ADDR = _offset("fault_addr")
 OFF_FAULT_RIP = _offset("fault_rip")
 OFF_GUEST_BASE = _offset("guest_base")

@@ -240,6 +240,15 @@ class GuestMemory:
             self.notify_written(addr, n)
         return memoryview((ctypes.c_ubyte * n).from_address(self.base + addr)).cast("B")
 
+    def host_buffer(self, addr: int, n: int, write: bool) -> int:
+        """The host address of [addr, addr+n) for a host syscall to read (or write); GuestFault if the
+        guest may not. Like `view`, a buffer to write first drops translated code in the range."""
+        if not self.check(addr, n, write):
+            raise GuestFault(addr)
+        if write:
+            self.notify_written(addr, n)
+        return self.base + addr
+
     def notify_written(self, addr: int, n: int) -> None:
         """Tell the translator that Python changes [addr, addr+n) (it may hold translated code). Called
         before writing: the translator drops that code, which makes its pages writable again."""

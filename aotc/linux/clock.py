@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import struct
 import time
 from typing import TYPE_CHECKING
 
-from aotc.linux import structs
+from aotc.linux import host, structs
 from aotc.linux.errors import SyscallError
+from aotc.linux.interrupt import Interrupted, Restart
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -87,22 +89,34 @@ def sys_clock_getres64(k: LinuxUser, clock: int, ts: int) -> int:
     return _getres(k, clock, ts, structs.TIMESPEC64)
 
 
-def _sleep(k: LinuxUser, clock: int, flags: int, req: int, layout: struct.Struct) -> int:
-    ns = _get_timespec(k, req, layout)
-    now = _clock_ns(clock)
-    delay = ns - now if flags & TIMER_ABSTIME else ns
-    if delay > 0:
-        time.sleep(delay / NS)
-    return 0
+def _sleep(k: LinuxUser, clock: int | None, flags: int, req: int, rem: int, layout: struct.Struct) -> int:
+    """nanosleep (clock None) or clock_nanosleep on the host: a signal the guest ignores does not cut
+    the sleep short; one with a handler ends it with EINTR and, for a relative sleep, the time left."""
+    ts = (ctypes.c_int64 * 2)(*divmod(_get_timespec(k, req, layout), NS))
+    left = (ctypes.c_int64 * 2)()
+    call = (host.SYS_NANOSLEEP,) if clock is None else (host.SYS_CLOCK_NANOSLEEP, structs.s32(clock), flags)
+    while True:
+        result = k.host.syscall(*call, ctypes.addressof(ts), ctypes.addressof(left))
+        if result == 0:
+            return 0
+        if result != -errno.EINTR:
+            raise SyscallError(-result)
+        relative = not flags & TIMER_ABSTIME
+        if k.handler_ready():
+            if rem and relative:
+                _put_timespec(k, rem, left[0] * NS + left[1], layout)
+            raise Interrupted(Restart.BLOCK)
+        if relative:
+            ts[0], ts[1] = left[0], left[1]
 
 
 def sys_nanosleep(k: LinuxUser, req: int, rem: int) -> int:
-    return _sleep(k, time.CLOCK_MONOTONIC, 0, req, structs.TIMESPEC32)
+    return _sleep(k, None, 0, req, rem, structs.TIMESPEC32)
 
 
 def sys_clock_nanosleep(k: LinuxUser, clock: int, flags: int, req: int, rem: int) -> int:
-    return _sleep(k, clock, flags, req, structs.TIMESPEC32)
+    return _sleep(k, clock, flags, req, rem, structs.TIMESPEC32)
 
 
 def sys_clock_nanosleep64(k: LinuxUser, clock: int, flags: int, req: int, rem: int) -> int:
-    return _sleep(k, clock, flags, req, structs.TIMESPEC64)
+    return _sleep(k, clock, flags, req, rem, structs.TIMESPEC64)

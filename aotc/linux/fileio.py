@@ -4,14 +4,19 @@ dup, pipe, fcntl, ioctl, sync and truncate. Guest fds are host fds; i386 open fl
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
+import resource
 import termios
 from typing import TYPE_CHECKING
 
-from aotc.linux import structs
+from aotc.linux import host, structs
+from aotc.linux.blocking import blocking
 from aotc.linux.errors import SyscallError
+from aotc.linux.interrupt import Restart
+from aotc.linux.structs import s32
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -22,15 +27,12 @@ O_CREAT_TRUNC_WRONLY = os.O_CREAT | os.O_TRUNC | os.O_WRONLY
 IOV_MAX = 1024
 MAX_RW = 0x7FFFF000            # Linux's MAX_RW_COUNT
 F_DUPFD_CLOEXEC = 1030
+CLOSE_RANGE_CLOEXEC = 4
 FCNTL_PASSTHROUGH = (fcntl.F_GETFD, fcntl.F_SETFD, fcntl.F_GETFL, fcntl.F_SETFL)
 
 # ioctls passed to the host with the size of their argument (i386 and x86-64 layouts are the same).
 IOCTL_OUT = {termios.TCGETS: 36, termios.TIOCGWINSZ: 8, termios.TIOCGPGRP: 4, termios.FIONREAD: 4}
 IOCTL_IN = {termios.TCSETS: 36, termios.TCSETSW: 36, termios.TCSETSF: 36, termios.TIOCSWINSZ: 8}
-
-
-def s32(v: int) -> int:
-    return v - (1 << 32) if v & 0x80000000 else v
 
 
 def dirfd(k: LinuxUser, fd: int) -> int | None:
@@ -41,29 +43,25 @@ def dirfd(k: LinuxUser, fd: int) -> int | None:
 # -- read and write ------------------------------------------------------------------------------
 
 def sys_read(k: LinuxUser, fd: int, buf: int, count: int) -> int:
-    fd = k.fd(fd)
-    count = min(count, MAX_RW)
-    if count == 0:
-        return len(os.read(fd, 0))
-    n = os.readv(fd, [k.mem.view(buf, count, write=True)])
-    return n
+    fd, count = k.fd(fd), min(count, MAX_RW)
+    return blocking(k, Restart.SYS, host.SYS_READ, fd, k.mem.host_buffer(buf, count, write=True), count)
 
 
 def sys_write(k: LinuxUser, fd: int, buf: int, count: int) -> int:
-    fd = k.fd(fd)
-    return os.write(fd, k.mem.view(buf, min(count, MAX_RW), write=False))
+    fd, count = k.fd(fd), min(count, MAX_RW)
+    return blocking(k, Restart.SYS, host.SYS_WRITE, fd, k.mem.host_buffer(buf, count, write=False), count)
 
 
 def sys_pread64(k: LinuxUser, fd: int, buf: int, count: int, lo: int, hi: int) -> int:
-    fd = k.fd(fd)
-    count = min(count, MAX_RW)
-    n = os.preadv(fd, [k.mem.view(buf, count, write=True)], _offset64(lo, hi)) if count else 0
-    return n
+    fd, count = k.fd(fd), min(count, MAX_RW)
+    return blocking(k, Restart.SYS, host.SYS_PREAD64, fd, k.mem.host_buffer(buf, count, write=True), count,
+                    _offset64(lo, hi))
 
 
 def sys_pwrite64(k: LinuxUser, fd: int, buf: int, count: int, lo: int, hi: int) -> int:
-    fd = k.fd(fd)
-    return os.pwrite(fd, k.mem.view(buf, min(count, MAX_RW), write=False), _offset64(lo, hi))
+    fd, count = k.fd(fd), min(count, MAX_RW)
+    return blocking(k, Restart.SYS, host.SYS_PWRITE64, fd, k.mem.host_buffer(buf, count, write=False),
+                    count, _offset64(lo, hi))
 
 
 def _offset64(lo: int, hi: int) -> int:
@@ -83,26 +81,32 @@ def _iovecs(k: LinuxUser, iov: int, iovcnt: int) -> list[tuple[int, int]]:
     return vecs
 
 
+def _host_iovecs(k: LinuxUser, iov: int, iovcnt: int, write: bool) -> ctypes.Array:
+    """The guest's iovec array as the host's (64-bit base and length), each buffer checked."""
+    vecs = _iovecs(k, iov, iovcnt)
+    out = (ctypes.c_uint64 * (2 * len(vecs) or 1))()
+    for i, (base, length) in enumerate(vecs):
+        out[2 * i], out[2 * i + 1] = k.mem.host_buffer(base, length, write), length
+    return out
+
+
 def sys_readv(k: LinuxUser, fd: int, iov: int, iovcnt: int) -> int:
     fd = k.fd(fd)
-    vecs = [(base, length) for base, length in _iovecs(k, iov, iovcnt) if length]
-    if not vecs:
-        return 0
-    return os.readv(fd, [k.mem.view(base, length, write=True) for base, length in vecs])
+    vecs = _host_iovecs(k, iov, iovcnt, write=True)
+    return blocking(k, Restart.SYS, host.SYS_READV, fd, ctypes.addressof(vecs), iovcnt)
 
 
 def sys_writev(k: LinuxUser, fd: int, iov: int, iovcnt: int) -> int:
     fd = k.fd(fd)
-    vecs = [(base, length) for base, length in _iovecs(k, iov, iovcnt) if length]
-    if not vecs:
-        return 0
-    return os.writev(fd, [k.mem.view(base, length, write=False) for base, length in vecs])
+    vecs = _host_iovecs(k, iov, iovcnt, write=False)
+    return blocking(k, Restart.SYS, host.SYS_WRITEV, fd, ctypes.addressof(vecs), iovcnt)
 
 
 # -- open, close, seek ---------------------------------------------------------------------------
 
 def _open(k: LinuxUser, dir_fd: int | None, path: int, flags: int, mode: int) -> int:
     fd = os.open(k.path(path), flags & 0xFFFFFFFF, mode & 0o7777, dir_fd=dir_fd)
+    k.new_fd(fd)
     if not flags & O_CLOEXEC:
         os.set_inheritable(fd, True)      # os.open adds O_CLOEXEC; the guest did not ask for it
     return fd
@@ -123,6 +127,19 @@ def sys_creat(k: LinuxUser, path: int, mode: int) -> int:
 def sys_close(k: LinuxUser, fd: int) -> int:
     os.close(k.fd(fd))
     k.dir_cookies.pop(fd, None)
+    return 0
+
+
+def sys_close_range(k: LinuxUser, first: int, last: int, flags: int) -> int:
+    """close_range, never past the guest's own descriptors (EINVAL for first > last, as the kernel)."""
+    if first > last:
+        raise SyscallError(errno.EINVAL)
+    result = k.host.syscall(host.SYS_CLOSE_RANGE, first, min(last, k.fd_limit - 1), flags)
+    if result < 0:
+        raise SyscallError(-result)
+    if not flags & CLOSE_RANGE_CLOEXEC:
+        for fd in [fd for fd in k.dir_cookies if first <= fd <= last]:
+            del k.dir_cookies[fd]
     return 0
 
 
@@ -164,11 +181,20 @@ def sys_llseek(k: LinuxUser, fd: int, hi: int, lo: int, result: int, whence: int
 # -- dup, pipe, fcntl ----------------------------------------------------------------------------
 
 def sys_dup(k: LinuxUser, fd: int) -> int:
-    return fcntl.fcntl(k.fd(fd), fcntl.F_DUPFD, 0)
+    new = fcntl.fcntl(k.fd(fd), fcntl.F_DUPFD, 0)
+    k.new_fd(new)
+    return new
+
+
+def _dup_target(k: LinuxUser, new: int) -> int:
+    """dup2/dup3's new descriptor: EBADF at or past the guest's RLIMIT_NOFILE, as the kernel says."""
+    if new >= k.rlimits[resource.RLIMIT_NOFILE][0]:
+        raise SyscallError(errno.EBADF)
+    return new
 
 
 def sys_dup2(k: LinuxUser, old: int, new: int) -> int:
-    old, new = k.fd(old), k.fd(new)
+    old, new = k.fd(old), _dup_target(k, new)
     if old == new:
         os.fstat(old)
         return new
@@ -177,7 +203,7 @@ def sys_dup2(k: LinuxUser, old: int, new: int) -> int:
 
 
 def sys_dup3(k: LinuxUser, old: int, new: int, flags: int) -> int:
-    old, new = k.fd(old), k.fd(new)
+    old, new = k.fd(old), _dup_target(k, new)
     if old == new or flags & ~O_CLOEXEC:
         raise SyscallError(errno.EINVAL)
     k.dir_cookies.pop(new, None)
@@ -188,6 +214,7 @@ def _pipe(k: LinuxUser, fds: int, flags: int) -> int:
     if not k.mem.check(fds, 8, write=True):
         raise SyscallError(errno.EFAULT)
     r, w = os.pipe2(flags)
+    k.new_fd(r, w)
     k.put(fds, structs.U32.pack(r) + structs.U32.pack(w))
     return 0
 
@@ -207,12 +234,11 @@ def sys_fcntl64(k: LinuxUser, fd: int, cmd: int, arg: int) -> int:
     if cmd in FCNTL_PASSTHROUGH:
         return fcntl.fcntl(fd, cmd, s32(arg))
     if cmd in (fcntl.F_DUPFD, F_DUPFD_CLOEXEC):
-        if arg >= 0x80000000:
+        if arg >= k.rlimits[resource.RLIMIT_NOFILE][0]:
             raise SyscallError(errno.EINVAL)
-        low = arg
-        while low in k.reserved_fds:
-            low += 1
-        return fcntl.fcntl(fd, cmd, low)
+        new = fcntl.fcntl(fd, cmd, arg)
+        k.new_fd(new)
+        return new
     raise SyscallError(errno.EINVAL)
 
 

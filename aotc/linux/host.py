@@ -10,7 +10,13 @@ _libc.syscall.restype = ctypes.c_long
 _libc.faccessat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
 _libc.faccessat.restype = ctypes.c_int
 
-SYS_GETDENTS64 = 217         # x86-64 host numbers
+# x86-64 host syscall numbers
+SYS_READ, SYS_WRITE, SYS_PREAD64, SYS_PWRITE64, SYS_READV, SYS_WRITEV = 0, 1, 17, 18, 19, 20
+SYS_PAUSE, SYS_NANOSLEEP, SYS_GETITIMER, SYS_ALARM, SYS_SETITIMER = 34, 35, 36, 37, 38
+SYS_KILL, SYS_TKILL, SYS_TGKILL, SYS_CLOCK_NANOSLEEP, SYS_PPOLL = 62, 200, 234, 230, 271
+SYS_RT_SIGQUEUEINFO, SYS_RT_TGSIGQUEUEINFO = 129, 297
+SYS_CLOSE_RANGE, SYS_WAIT4 = 436, 61
+SYS_GETDENTS64 = 217
 SYS_STATX = 332
 SYS_FACCESSAT2 = 439
 STATX_SIZE = 256

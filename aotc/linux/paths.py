@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import struct
 from typing import TYPE_CHECKING
 
 from aotc.linux import host, structs
+from aotc.linux.dircookies import DirCookies
 from aotc.linux.errors import SyscallError
-from aotc.linux.fileio import AT_FDCWD, dirfd, s32
+from aotc.linux.fileio import AT_FDCWD, dirfd
+from aotc.linux.structs import s32
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -22,30 +25,9 @@ AT_EACCESS = 0x200
 AT_EMPTY_PATH = 0x1000
 DIRENT_OFF = struct.Struct("<q")
 DIRENT_RECLEN = struct.Struct("<H")
+DIRENT_NAME = 19
+FD_DIR = re.compile(rb"^/proc/(?P<pid>\d+)(?:/task/\d+)?/fd(?:info)?$")
 STAT_FLAGS = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800   # 0x800: AT_NO_AUTOMOUNT
-
-
-class DirCookies:
-    """Directory offsets as 31-bit cookies, for one directory fd.
-
-    A 64-bit host process gets 64-bit ext4 hash offsets where an i386 process gets 32-bit ones, and
-    i386 glibc's readdir fails with EOVERFLOW on an offset that does not fit: the guest sees cookies,
-    and lseek on the fd turns a cookie back into the host offset.
-    """
-
-    def __init__(self) -> None:
-        self.to_host: dict[int, int] = {}
-        self.to_guest: dict[int, int] = {}
-
-    def cookie(self, host_off: int) -> int:
-        if host_off not in self.to_guest:
-            cookie = len(self.to_host) + 1
-            self.to_guest[host_off] = cookie
-            self.to_host[cookie] = host_off
-        return self.to_guest[host_off]
-
-    def host_offset(self, cookie: int) -> int:
-        return self.to_host.get(cookie, cookie)
 
 
 def _put_stat(k: LinuxUser, buf: int, st: os.stat_result) -> int:
@@ -187,17 +169,39 @@ def sys_readlinkat(k: LinuxUser, fd: int, path: int, buf: int, size: int) -> int
     return _readlink(k, dirfd(k, fd), path, buf, size)
 
 
+def _lists_own_fds(k: LinuxUser, fd: int) -> bool:
+    """Whether directory fd is this process's /proc fd or fdinfo directory (where aotc's own
+    descriptors would show)."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}".encode())
+    except OSError:
+        return False
+    m = FD_DIR.match(target)
+    return m is not None and int(m["pid"]) == k.pid
+
+
 def sys_getdents64(k: LinuxUser, fd: int, dirp: int, count: int) -> int:
-    """Directory entries, with each d_off replaced by a 31-bit cookie (see DirCookies)."""
+    """Directory entries, with each d_off replaced by a 31-bit cookie (see DirCookies), and none for
+    aotc's own descriptors in /proc/self/fd and /proc/self/fdinfo."""
     fd = k.fd(fd)
     _check_buf(k, dirp, count)
-    n = host.getdents64(fd, k.mem.host_addr(dirp), count)
-    raw = bytearray(k.mem.read(dirp, n))
-    cookies = k.dir_cookies.setdefault(fd, DirCookies())
-    pos = 0
-    while pos < n:
-        off = DIRENT_OFF.unpack_from(raw, pos + 8)[0]
-        DIRENT_OFF.pack_into(raw, pos + 8, cookies.cookie(off))
-        pos += DIRENT_RECLEN.unpack_from(raw, pos + 16)[0] or n
-    k.put(dirp, bytes(raw))
-    return n
+    cookies = k.dir_cookies.get(fd)
+    if cookies is None:
+        cookies = k.dir_cookies[fd] = DirCookies(_lists_own_fds(k, fd))
+    while True:
+        n = host.getdents64(fd, k.mem.host_addr(dirp), count)
+        raw = k.mem.read(dirp, n)
+        out = bytearray()
+        pos = 0
+        while pos < n:
+            reclen = DIRENT_RECLEN.unpack_from(raw, pos + 16)[0] or n - pos
+            entry = bytearray(raw[pos:pos + reclen])
+            name = bytes(entry[DIRENT_NAME:]).split(b"\0", 1)[0]
+            if not (cookies.hides_fds and name.isdigit() and int(name) >= k.fd_limit):
+                DIRENT_OFF.pack_into(entry, 8, cookies.cookie(DIRENT_OFF.unpack_from(entry, 8)[0]))
+                out += entry
+            pos += reclen
+        if out or n == 0:
+            break
+    k.put(dirp, bytes(out))
+    return len(out)

@@ -7,13 +7,15 @@ import os
 import resource
 import signal
 import socket
+import threading
 from typing import TYPE_CHECKING
 
 from aotc.guest.cpu import EAX, ESP, CPUState
-from aotc.linux import structs
+from aotc.linux import host, structs
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
-from aotc.linux.sigframe import BadFrame, SigInfo, altstack_flags, rt_sigreturn, sigreturn
+from aotc.linux.sigframe import BadFrame, altstack_flags, rt_sigreturn, sigreturn
 from aotc.linux.signals import MINSIGSTKSZ, NSIG, SIGKILL, SIGSTOP, UNBLOCKABLE, SigAction
+from aotc.linux.structs import s32
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -23,14 +25,8 @@ RLIM_INFINITY32 = 0xFFFFFFFF
 RLIM_INFINITY64 = (1 << 64) - 1
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 SS_ONSTACK, SS_DISABLE = 1, 2
-SI_USER, SI_TKILL = 0, -6
 SIGSEGV = int(signal.SIGSEGV)
 
-
-
-def s32(v: int) -> int:
-    """A register value as a signed 32-bit int."""
-    return v - (1 << 32) if v & 0x80000000 else v
 
 
 def sys_exit(k: LinuxUser, status: int) -> int:
@@ -51,6 +47,11 @@ def sys_getpgrp(k: LinuxUser) -> int:
 
 def sys_getpgid(k: LinuxUser, pid: int) -> int:
     return os.getpgid(s32(pid))
+
+
+def sys_setpgid(k: LinuxUser, pid: int, pgid: int) -> int:
+    os.setpgid(s32(pid), s32(pgid))
+    return 0
 
 
 def sys_getsid(k: LinuxUser, pid: int) -> int:
@@ -138,40 +139,29 @@ def _check_signo(signo: int) -> int:
     return signo
 
 
-def _signal_pid(k: LinuxUser, pid: int, signo: int, code: int = SI_USER) -> int:
-    """Send `signo` to `pid`: to the guest itself through its dispositions, else to the host process."""
-    if signo and not 1 <= signo <= NSIG:
-        raise SyscallError(errno.EINVAL)
-    if pid in (k.pid, 0):
-        if signo:
-            k.signals.raise_self(signo, SigInfo(signo, code, (k.pid, os.getuid())))
-        return 0
-    os.kill(pid, signo)
-    return 0
+def _send(k: LinuxUser, nr: int, *args: int) -> int:
+    """kill, tkill or tgkill on the host: a signal for the guest itself comes back through aotc's
+    host handler with the siginfo the kernel made (si_pid, si_uid, si_code), like any other."""
+    result = k.host.syscall(nr, *args)
+    if result < 0:
+        raise SyscallError(-result)
+    return result
 
 
 def sys_kill(k: LinuxUser, pid: int, signo: int) -> int:
-    """Our own process group counts as the guest itself; kill(-1), every other process, is refused."""
-    pid = s32(pid)
-    if pid == -1:
-        raise SyscallError(errno.EPERM)
-    return _signal_pid(k, k.pid if pid in (0, -os.getpgrp()) else pid, signo)
+    return _send(k, host.SYS_KILL, s32(pid), s32(signo))
 
 
 def sys_tkill(k: LinuxUser, tid: int, signo: int) -> int:
-    if s32(tid) <= 0:
-        raise SyscallError(errno.EINVAL)
-    if tid != k.pid:
-        raise SyscallError(errno.ESRCH)
-    return _signal_pid(k, k.pid, signo, SI_TKILL)
+    return _send(k, host.SYS_TKILL, s32(tid), s32(signo))
 
 
 def sys_tgkill(k: LinuxUser, tgid: int, tid: int, signo: int) -> int:
-    if s32(tgid) <= 0 or s32(tid) <= 0:
-        raise SyscallError(errno.EINVAL)
-    if tgid != k.pid or tid != k.pid:
-        raise SyscallError(errno.ESRCH)
-    return _signal_pid(k, k.pid, signo, SI_TKILL)
+    return _send(k, host.SYS_TGKILL, s32(tgid), s32(tid), s32(signo))
+
+
+def sys_gettid(k: LinuxUser) -> int:
+    return threading.get_native_id()
 
 
 def sys_rt_sigaction(k: LinuxUser, signo: int, act: int, oact: int, sigsetsize: int) -> int:
@@ -210,11 +200,13 @@ def sys_rt_sigprocmask(k: LinuxUser, how: int, set_ptr: int, oset: int, sigsetsi
 def sys_rt_sigpending(k: LinuxUser, set_ptr: int, sigsetsize: int) -> int:
     if sigsetsize > 8:
         raise SyscallError(errno.EINVAL)
+    k.take_host_signals()
     k.put(set_ptr, structs.U64.pack(k.signals.pending_mask() & k.signals.blocked)[:sigsetsize])
     return 0
 
 
 def sys_sigpending(k: LinuxUser, set_ptr: int) -> int:
+    k.take_host_signals()
     k.put(set_ptr, structs.U32.pack(k.signals.pending_mask() & k.signals.blocked & 0xFFFFFFFF))
     return 0
 
@@ -286,11 +278,18 @@ def sys_prlimit64(k: LinuxUser, pid: int, res: int, new: int, old: int) -> int:
     if old:
         k.put(old, structs.RLIMIT64.pack(*(_clamp(v, RLIM_INFINITY64, RLIM_INFINITY64) for v in cur)))
     if new:
-        soft, hard = structs.RLIMIT64.unpack(k.get(new, structs.RLIMIT64.size))
-        if soft > hard:
-            raise SyscallError(errno.EINVAL)
-        k.rlimits[res] = (soft, hard)
+        _set_rlimit(k, res, *structs.RLIMIT64.unpack(k.get(new, structs.RLIMIT64.size)))
     return 0
+
+
+def _set_rlimit(k: LinuxUser, res: int, soft: int, hard: int) -> None:
+    """Take a new limit (EINVAL for soft above hard); a descriptor limit may not reach aotc's own."""
+    finite = [RLIM_INFINITY64 if v == resource.RLIM_INFINITY else v for v in (soft, hard)]
+    if finite[0] > finite[1]:
+        raise SyscallError(errno.EINVAL)
+    if res == resource.RLIMIT_NOFILE and finite[1] > k.fd_limit:
+        raise SyscallError(errno.EPERM)
+    k.rlimits[res] = (soft, hard)
 
 
 def sys_ugetrlimit(k: LinuxUser, res: int, rlim: int) -> int:
@@ -310,7 +309,7 @@ def sys_setrlimit(k: LinuxUser, res: int, rlim: int) -> int:
     _rlimit(k, res)
     soft, hard = (resource.RLIM_INFINITY if v == RLIM_INFINITY32 else v
                   for v in structs.RLIMIT32.unpack(k.get(rlim, 8)))
-    k.rlimits[res] = (soft, hard)
+    _set_rlimit(k, res, soft, hard)
     return 0
 
 

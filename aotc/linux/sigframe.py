@@ -45,7 +45,7 @@ SA_SIGINFO, SA_ONSTACK, SA_RESTORER = 0x4, 0x08000000, 0x04000000
 SS_ONSTACK, SS_DISABLE = 1, 2
 USER_CS, USER_DS = 0x23, 0x2B       # the flat selectors of an i386 task on an x86-64 kernel
 EFLAGS_FIXED = 0x202                # IF and the always-one bit 1
-DF, AC, ID = 1 << 10, 1 << 18, 1 << 21
+DF, RF, AC, ID = 1 << 10, 1 << 16, 1 << 18, 1 << 21
 FIX_EFLAGS = ARITH_EFLAGS | DF | AC  # what sigreturn takes from the frame (TF, RF: aotc has none)
 SC_REGS = (EDI, ESI, EBP, ESP, EBX, EDX, ECX, EAX)   # sigcontext's register order
 SC_SEGS = (GS, FS, ES, DS)
@@ -57,24 +57,29 @@ class BadFrame(Exception):
 
 @dataclass(frozen=True)
 class SigInfo:
-    """A siginfo_t: signo, code, and the union's leading words ((pid, uid) for kill, (addr,) for faults)."""
+    """A siginfo_t: signo, code, the union's leading words ((pid, uid) for kill, (addr,) for faults)
+    and si_errno."""
 
     signo: int
     code: int
     fields: tuple[int, ...] = ()
+    errno: int = 0
 
     def pack(self) -> bytes:
-        head = struct.pack("<iii", self.signo, 0, self.code) + b"".join(U32.pack(f) for f in self.fields)
+        head = (struct.pack("<iii", self.signo, self.errno, self.code)
+                + b"".join(U32.pack(f) for f in self.fields))
         return head.ljust(SIGINFO_SIZE, b"\0")
 
 
 @dataclass(frozen=True)
 class Trap:
-    """What a fault leaves in sigcontext: trapno, the error code and cr2 (all 0 for a sent signal)."""
+    """What a fault leaves in sigcontext: trapno, the error code and cr2 (all 0 for a sent signal);
+    for a fault (not a trap) the CPU also sets RF in the eflags it saves."""
 
     trapno: int = 0
     err: int = 0
     cr2: int = 0
+    fault: bool = False
 
 
 def guest_eflags(cpu: CPUState) -> int:
@@ -103,7 +108,8 @@ def pack_sigcontext(cpu: CPUState, oldmask: int, trap: Trap) -> bytes:
         *(v for seg in SC_SEGS for v in (cpu.seg_sel[seg] & 0xFFFF, 0)),
         *(cpu.regs[r] for r in SC_REGS),
         trap.trapno, trap.err, cpu.eip, (cpu.seg_sel[CS] or USER_CS) & 0xFFFF, 0,
-        guest_eflags(cpu), cpu.regs[ESP], (cpu.seg_sel[SS] or USER_DS) & 0xFFFF, 0,
+        guest_eflags(cpu) | (RF if trap.fault else 0), cpu.regs[ESP],
+        (cpu.seg_sel[SS] or USER_DS) & 0xFFFF, 0,
         0, oldmask & 0xFFFFFFFF, trap.cr2)
 
 

@@ -1,14 +1,16 @@
 """Guest signal dispositions, the blocked mask, pending signals and the alternate stack.
 
-A signal the guest sends itself becomes pending; `LinuxUser.deliver_pending` hands pending signals to
-their handlers on the way back from a syscall. A signal whose action is fatal kills at once (as
-Linux's complete_signal does); an ignored one is dropped unless blocked. Job-control stop signals are
-ignored (aotc does not stop itself).
+Every signal reaches the guest through the host: one the guest sends (kill, tgkill) is sent for real,
+and aotc's host handler takes it like one from outside, with the siginfo the kernel made
+(`receive`). Pending signals go to their handlers on the way back from a syscall or from generated
+code. A signal whose action is fatal kills at once (as Linux's complete_signal does), an ignored one
+is dropped unless blocked, and a job-control stop signal left at its default stops aotc itself.
 """
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aotc.linux.errors import GuestKilled
@@ -19,6 +21,7 @@ SIG_DFL = 0
 SIG_IGN = 1
 SIGKILL = int(signal.SIGKILL)
 SIGSTOP = int(signal.SIGSTOP)
+SA_RESTART = 0x10000000
 SA_NODEFER = 0x40000000
 SA_RESETHAND = 0x80000000
 MINSIGSTKSZ = 2048
@@ -51,6 +54,9 @@ class SignalState:
     blocked: int = 0
     altstack: tuple[int, int, int] = (0, SS_DISABLE, 0)
     pending: dict[int, SigInfo] = field(default_factory=dict)
+    stop: Callable[[int], None] = lambda signo: None
+    """Applies a stop signal's default action to aotc itself (the host kernel decides: it stops, or
+    ignores the signal in an orphaned process group)."""
 
     def action(self, signo: int) -> SigAction:
         return self.actions.get(signo, SigAction())
@@ -66,26 +72,44 @@ class SignalState:
 
     def _ignored(self, signo: int) -> bool:
         handler = self.action(signo).handler
-        return handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORED | DEFAULT_STOP)
+        return handler == SIG_IGN or (handler == SIG_DFL and signo in DEFAULT_IGNORED)
 
     def _act_now(self, signo: int) -> bool:
         """Apply a deliverable signal's default action; True if a handler still has to run it."""
         if self._ignored(signo):
             return False
         if self.action(signo).handler == SIG_DFL:
+            if signo in DEFAULT_STOP:
+                self.stop(signo)
+                return False
             raise GuestKilled(signo)
         return True
 
-    def raise_self(self, signo: int, info: SigInfo | None = None) -> None:
-        """A signal the guest sent itself: pending (first siginfo kept), dropped if ignored and not
-        blocked, or fatal at once."""
-        if signo == SIGKILL:
-            raise GuestKilled(signo)
-        if signo == SIGSTOP:
-            return
+    def receive(self, info: SigInfo) -> None:
+        """A signal that arrived for the guest: pending (a standard signal already pending is not
+        queued twice), dropped if ignored and not blocked, or fatal at once."""
+        signo = info.signo
         if not self.blocked & sigbit(signo) and not self._act_now(signo):
             return
-        self.pending.setdefault(signo, info or SigInfo(signo, 0))
+        self.pending.setdefault(signo, info)
+
+    def handler_ready(self) -> bool:
+        """Whether a pending signal is deliverable to a handler now (default actions of the others
+        are applied on the way, as `dequeue` would)."""
+        for signo in sorted(self.pending):
+            if self.blocked & sigbit(signo):
+                continue
+            if self._act_now(signo):
+                return True
+            del self.pending[signo]
+        return False
+
+    def take(self, wanted: int) -> SigInfo | None:
+        """The lowest pending signal in the mask `wanted`, taken off the pending set (sigtimedwait)."""
+        for signo in sorted(self.pending):
+            if wanted & sigbit(signo):
+                return self.pending.pop(signo)
+        return None
 
     def set_blocked(self, mask: int) -> None:
         """Change the blocked mask; pending signals it unblocks take their action if not handled."""

@@ -24,6 +24,11 @@ U64 = struct.Struct("<Q")
 UTSNAME_FIELD = 65
 
 
+def s32(v: int) -> int:
+    """A 32-bit register value as the signed int it stands for (fds, pids, offsets, clock ids)."""
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
 def _split_ns(ns: int) -> tuple[int, int]:
     return (ns // 1_000_000_000) & 0xFFFFFFFF, ns % 1_000_000_000
 

@@ -6,20 +6,8 @@ for the letters) and returns the result, raising SyscallError (or OSError, Guest
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from aotc.linux import clock, fileio, mm, paths, proc
-
-
-@dataclass(frozen=True)
-class Sys:
-    nr: int
-    name: str
-    handler: Callable[..., int]
-    fmt: str
-    ret: str = "d"
-
+from aotc.linux import children, clock, fileio, mm, paths, proc, sigwait
+from aotc.linux.sysentry import Sys
 
 _TABLE = (
     Sys(1, "exit", proc.sys_exit, "d"),
@@ -27,6 +15,7 @@ _TABLE = (
     Sys(4, "write", fileio.sys_write, "dpu"),
     Sys(5, "open", fileio.sys_open, "sxo"),
     Sys(6, "close", fileio.sys_close, "d"),
+    Sys(7, "waitpid", children.sys_waitpid, "dpx"),
     Sys(8, "creat", fileio.sys_creat, "so"),
     Sys(10, "unlink", paths.sys_unlink, "s"),
     Sys(12, "chdir", paths.sys_chdir, "s"),
@@ -34,6 +23,8 @@ _TABLE = (
     Sys(19, "lseek", fileio.sys_lseek, "ddd"),
     Sys(20, "getpid", proc.sys_getpid, ""),
     Sys(24, "getuid", proc.sys_getuid16, ""),
+    Sys(27, "alarm", sigwait.sys_alarm, "u"),
+    Sys(29, "pause", sigwait.sys_pause, ""),
     Sys(33, "access", paths.sys_access, "so"),
     Sys(37, "kill", proc.sys_kill, "dd"),
     Sys(38, "rename", paths.sys_rename, "ss"),
@@ -48,11 +39,13 @@ _TABLE = (
     Sys(50, "getegid", proc.sys_getegid16, ""),
     Sys(54, "ioctl", fileio.sys_ioctl, "dxp"),
     Sys(55, "fcntl", fileio.sys_fcntl64, "ddx"),
+    Sys(57, "setpgid", proc.sys_setpgid, "dd"),
     Sys(60, "umask", proc.sys_umask, "o", "o"),
     Sys(63, "dup2", fileio.sys_dup2, "dd"),
     Sys(64, "getppid", proc.sys_getppid, ""),
     Sys(65, "getpgrp", proc.sys_getpgrp, ""),
     Sys(66, "setsid", proc.sys_setsid, ""),
+    Sys(72, "sigsuspend", sigwait.sys_sigsuspend, "xxx"),
     Sys(75, "setrlimit", proc.sys_setrlimit, "dp"),
     Sys(76, "getrlimit", proc.sys_getrlimit, "dp"),
     Sys(77, "getrusage", proc.sys_getrusage, "dp"),
@@ -61,6 +54,9 @@ _TABLE = (
     Sys(85, "readlink", paths.sys_readlink, "spu"),
     Sys(90, "mmap", mm.sys_old_mmap, "p", "x"),
     Sys(91, "munmap", mm.sys_munmap, "px"),
+    Sys(104, "setitimer", sigwait.sys_setitimer, "dpp"),
+    Sys(105, "getitimer", sigwait.sys_getitimer, "dp"),
+    Sys(114, "wait4", children.sys_wait4, "dpxp"),
     Sys(116, "sysinfo", proc.sys_sysinfo, "p"),
     Sys(118, "fsync", fileio.sys_fsync, "d"),
     Sys(119, "sigreturn", proc.sys_sigreturn, ""),
@@ -82,6 +78,9 @@ _TABLE = (
     Sys(174, "rt_sigaction", proc.sys_rt_sigaction, "dppu"),
     Sys(175, "rt_sigprocmask", proc.sys_rt_sigprocmask, "dppu"),
     Sys(176, "rt_sigpending", proc.sys_rt_sigpending, "pu"),
+    Sys(177, "rt_sigtimedwait", sigwait.sys_rt_sigtimedwait, "pppu"),
+    Sys(178, "rt_sigqueueinfo", sigwait.sys_rt_sigqueueinfo, "ddp"),
+    Sys(179, "rt_sigsuspend", sigwait.sys_rt_sigsuspend, "pu"),
     Sys(180, "pread64", fileio.sys_pread64, "dpuxx"),
     Sys(181, "pwrite64", fileio.sys_pwrite64, "dpuxx"),
     Sys(183, "getcwd", paths.sys_getcwd, "pu"),
@@ -102,7 +101,7 @@ _TABLE = (
     Sys(219, "madvise", mm.sys_madvise, "pxd"),
     Sys(220, "getdents64", paths.sys_getdents64, "dpu"),
     Sys(221, "fcntl64", fileio.sys_fcntl64, "ddx"),
-    Sys(224, "gettid", proc.sys_getpid, ""),
+    Sys(224, "gettid", proc.sys_gettid, ""),
     Sys(238, "tkill", proc.sys_tkill, "dd"),
     Sys(242, "sched_getaffinity", proc.sys_sched_getaffinity, "dup"),
     Sys(243, "set_thread_area", proc.sys_set_thread_area, "p"),
@@ -123,12 +122,15 @@ _TABLE = (
     Sys(311, "set_robust_list", proc.sys_set_robust_list, "pu"),
     Sys(330, "dup3", fileio.sys_dup3, "ddx"),
     Sys(331, "pipe2", fileio.sys_pipe2, "px"),
+    Sys(335, "rt_tgsigqueueinfo", sigwait.sys_rt_tgsigqueueinfo, "dddp"),
     Sys(340, "prlimit64", proc.sys_prlimit64, "ddpp"),
     Sys(355, "getrandom", proc.sys_getrandom, "pux"),
     Sys(383, "statx", paths.sys_statx, "dsxxp"),
     Sys(403, "clock_gettime64", clock.sys_clock_gettime64, "dp"),
     Sys(406, "clock_getres_time64", clock.sys_clock_getres64, "dp"),
     Sys(407, "clock_nanosleep_time64", clock.sys_clock_nanosleep64, "ddpp"),
+    Sys(421, "rt_sigtimedwait_time64", sigwait.sys_rt_sigtimedwait64, "pppu"),
+    Sys(436, "close_range", fileio.sys_close_range, "uux"),
     Sys(439, "faccessat2", paths.sys_faccessat2, "dsox"),
 )
 

@@ -1,45 +1,56 @@
 """LinuxUser: the guest's view of the kernel — the syscall entry point and the per-process state.
 
 Guest file descriptors are host file descriptors (stdin/stdout/stderr pass straight through). aotc's
-own descriptors (cache files) are registered with `reserve_fd`: the guest sees them as closed (EBADF)
-and cannot close or dup2 over them; a guest open never returns them since the host has them in use.
+own descriptors live in a zone above every number the guest may use (see fdzone.py): the guest sees
+them as closed (EBADF), its RLIMIT_NOFILE ends below them, and the kernel never hands them out.
+Signals reach the guest from the host (`take_host_signals`); a blocking syscall that a handler
+interrupts ends as the kernel's restart rules say (see interrupt.py and `_restart`).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import resource
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aotc.guest.cpu import EAX, EBP, EBX, ECX, EDI, EDX, ESI, CPUState
 from aotc.guest.memory import GuestFault, GuestMemory
+from aotc.linux import siginfo
+from aotc.linux.dircookies import DirCookies
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
-from aotc.linux.paths import DirCookies
+from aotc.linux.fdzone import FdZone
+from aotc.linux.interrupt import Host, Interrupted, LibcHost, Restart
 from aotc.linux.sigframe import SigInfo, Trap, setup_frame
-from aotc.linux.signals import SigAction, SignalState
+from aotc.linux.signals import SA_RESTART, SigAction, SignalState
 from aotc.linux.strace import format_call, format_result
-from aotc.linux.syscalls import SYSCALLS
+from aotc.linux.sysentry import Sys
 from aotc.loader.program import LoadedProgram
 
 ARG_REGS = (EBX, ECX, EDX, ESI, EDI, EBP)
 TLS_ENTRIES = (12, 13, 14)          # GDT_ENTRY_TLS_MIN..MAX on x86
 FLAT_SELECTORS = (0x23, 0x2B)       # __USER32_CS, __USER_DS on an x86-64 kernel: base 0
 GUEST_STACK_LIMIT = 8 << 20
-SIGPIPE = int(signal.SIGPIPE)
 SIGSEGV = int(signal.SIGSEGV)
 SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL = 1, 2, 0x80
 PF_PROT, PF_USER = 1, 4             # page-fault error code bits (present page, user mode)
+PF_BITS = 0x1F                      # present, write, user, reserved bit, instruction fetch
+TRAP_BREAKPOINT = 3                 # int3 is a trap, not a fault: eflags.RF stays clear
 FAULT_TRAPNO = {int(signal.SIGFPE): 0, int(signal.SIGTRAP): 3, int(signal.SIGILL): 6}
 """The trap number a fault leaves in sigcontext (#DE, #BP, #UD); SIGSEGV is #PF (14) or #GP (13)."""
+FD_PATH = re.compile(rb"^(?:/proc/(?P<proc>[^/]+)(?:/task/\d+)?/fd(?:info)?|/dev/fd)/(?P<fd>\d+)/?$")
 RLIMIT_COUNT = 16                   # RLIM_NLIMITS: the resource numbers are the same on i386 and x86-64
 
 
-def _initial_rlimits() -> dict[int, tuple[int, int]]:
-    """The host's limits, with the stack limit the guest's stack was built for."""
+def _initial_rlimits(zone: FdZone | None) -> dict[int, tuple[int, int]]:
+    """The host's limits, with the stack limit the guest's stack was built for and the descriptor
+    limit that keeps aotc's zone out of reach."""
     limits = {r: resource.getrlimit(r) for r in range(RLIMIT_COUNT)}
     limits[resource.RLIMIT_STACK] = (GUEST_STACK_LIMIT, limits[resource.RLIMIT_STACK][1])
+    if zone is not None:
+        limits[resource.RLIMIT_NOFILE] = zone.guest_limit
     return limits
 
 
@@ -53,24 +64,32 @@ def _signame(signo: int) -> str:
 class LinuxUser:
     """Linux user-mode emulation for one i386 guest process."""
 
-    def __init__(self, mem: GuestMemory, program: LoadedProgram,
-                 strace: Callable[[str], None] | None = None,
-                 unimp: Callable[[str], None] | None = None) -> None:
+    def __init__(self, mem: GuestMemory, program: LoadedProgram, syscalls: Mapping[int, Sys],
+                 host: Host | None = None, strace: Callable[[str], None] | None = None,
+                 unimp: Callable[[str], None] | None = None, fd_zone: FdZone | None = None) -> None:
         self.mem = mem
         self.program = program
+        self.syscalls = syscalls
+        self.host: Host = host if host is not None else LibcHost()
         self.strace = strace
         self.unimp = unimp
-        """Where an unknown syscall is reported (`-d unimp`); the strace log gets it too."""
+        """Where an unknown syscall is reported (`-d unimp`, once per number); strace shows every call."""
+        self.unimp_seen: set[int] = set()
         self.brk_start = program.brk
         self.brk = program.brk
         self.pid = os.getpid()
         self.tls: dict[int, tuple[int, int, int]] = {}
         """TLS GDT entries: entry number → (base, limit, flag bits) as set_thread_area gave them."""
-        self.signals = SignalState()
+        self.signals = SignalState(stop=self.host.default_action)
+        self.restart: tuple[Restart, int] | None = None
+        """An interrupted syscall (how it ends, its number) until the handler's frame is set up."""
+        self.saved_mask: int | None = None
+        """The mask the first handler frame saves instead of the current one (after sigsuspend)."""
         self.cpu: CPUState | None = None
         """The CPU state of the syscall being run (sigreturn reads and rewrites it)."""
-        self.rlimits = _initial_rlimits()
-        self.reserved_fds: set[int] = set()
+        self.rlimits = _initial_rlimits(fd_zone)
+        self.fd_limit = fd_zone.start if fd_zone is not None else self.rlimits[resource.RLIMIT_NOFILE][1]
+        """No guest descriptor reaches this number: aotc's own start here."""
         self.clear_child_tid = 0
         self.dir_cookies: dict[int, DirCookies] = {}
         """Per directory fd: the getdents64 offset cookies the guest was given."""
@@ -82,10 +101,11 @@ class LinuxUser:
         self.cpu = cpu
         nr = cpu.regs[EAX]
         args = tuple(cpu.regs[r] for r in ARG_REGS)
-        entry = SYSCALLS.get(nr)
+        entry = self.syscalls.get(nr)
         if entry is None:
             report = self.unimp or self.strace
-            if report:
+            if report and (self.strace or nr not in self.unimp_seen):
+                self.unimp_seen.add(nr)
                 report(f"unknown syscall {nr}({','.join(hex(a) for a in args[:3])}) = -1 errno=38 "
                            f"(Function not implemented)")
             cpu.regs[EAX] = -errno.ENOSYS & 0xFFFFFFFF
@@ -93,6 +113,9 @@ class LinuxUser:
         call = format_call(self.mem, entry.name, entry.fmt, args) if self.strace else ""
         try:
             result = self._run(entry.handler, args[:len(entry.fmt)])
+        except Interrupted as e:
+            self.restart = (e.kind, nr)
+            result = -errno.EINTR
         except (GuestExit, GuestKilled):
             if self.strace:
                 self.strace(call)
@@ -109,26 +132,56 @@ class LinuxUser:
         except GuestFault:
             return -errno.EFAULT
         except OSError as e:
-            if e.errno == errno.EPIPE:
-                self.signals.raise_self(SIGPIPE)     # what the kernel sends a writer of a broken pipe
             return -(e.errno or errno.EIO)
 
     # -- signal delivery -------------------------------------------------------------------------
 
+    def take_host_signals(self) -> None:
+        """Take the signals the host handler caught into the guest's signal state."""
+        for raw in self.host.take():
+            self.signals.receive(siginfo.from_host(raw))
+
+    def handler_ready(self) -> bool:
+        """Whether a signal arrived that a guest handler is to run now (blocking syscalls ask)."""
+        self.take_host_signals()
+        return self.signals.handler_ready()
+
     def deliver_pending(self, cpu: CPUState) -> None:
         """Run the default action of, or set up a handler frame for, each deliverable pending signal
-        (the last one set up runs first, as when Linux delivers several on one return to user mode)."""
+        (the last one set up runs first, as when Linux delivers several on one return to user mode);
+        an interrupted syscall that no handler ends is restarted."""
+        self.take_host_signals()
         while (ready := self.signals.dequeue()) is not None:
             info, act = ready
+            self._restart(cpu, act.flags)
             self._deliver(cpu, info, act, Trap())
+        self._restart(cpu, SA_RESTART)
+        if self.saved_mask is not None:
+            self.signals.set_blocked(self.saved_mask)
+            self.saved_mask = None
 
-    def fault(self, cpu: CPUState, signo: int, code: int, addr: int) -> None:
-        """A synchronous fault at cpu.eip: enter the guest's handler, or GuestKilled(signo)."""
+    def _restart(self, cpu: CPUState, sa_flags: int) -> None:
+        """eax and eip after an interrupted syscall, as handle_signal leaves them for a handler with
+        `sa_flags`: -EINTR, or back on the `int 0x80` with the syscall number to run it again."""
+        if self.restart is None:
+            return
+        kind, nr = self.restart
+        self.restart = None
+        if kind is Restart.NOINTR or (kind is Restart.SYS and sa_flags & SA_RESTART):
+            cpu.eip = (cpu.eip - 2) & 0xFFFFFFFF
+            cpu.regs[EAX] = nr
+
+    def fault(self, cpu: CPUState, signo: int, code: int, addr: int, err: int | None = None) -> None:
+        """A synchronous fault at cpu.eip: enter the guest's handler, or GuestKilled(signo). `err` is
+        a page fault's error code as the CPU made it (present, write and fetch bits)."""
         act = self.signals.handler_for_fault(signo)
         if signo == SIGSEGV and code in (SEGV_MAPERR, SEGV_ACCERR):
-            trap = Trap(14, PF_USER | (PF_PROT if code == SEGV_ACCERR else 0), addr)
+            if err is None:
+                err = PF_PROT if code == SEGV_ACCERR else 0
+            trap = Trap(14, PF_USER | (err & PF_BITS), addr, fault=True)
         else:
-            trap = Trap(FAULT_TRAPNO.get(signo, 13))
+            trapno = FAULT_TRAPNO.get(signo, 13)
+            trap = Trap(trapno, fault=trapno != TRAP_BREAKPOINT)
         self._deliver(cpu, SigInfo(signo, code, (addr,)), act, trap)
 
     def _deliver(self, cpu: CPUState, info: SigInfo, act: SigAction, trap: Trap) -> None:
@@ -136,8 +189,10 @@ class LinuxUser:
         sig = self.signals
         if self.strace:
             self.strace(f"--- {_signame(info.signo)} {{si_signo={info.signo}, si_code={info.code}}} ---")
+        oldmask = sig.blocked if self.saved_mask is None else self.saved_mask
+        self.saved_mask = None
         try:
-            setup_frame(self.mem, cpu, act.handler, act.flags, act.restorer, sig.altstack, sig.blocked,
+            setup_frame(self.mem, cpu, act.handler, act.flags, act.restorer, sig.altstack, oldmask,
                         info, trap)
         except GuestFault:
             raise GuestKilled(SIGSEGV, "no room for a signal frame") from None
@@ -147,13 +202,24 @@ class LinuxUser:
 
     def fd(self, fd: int) -> int:
         """A guest fd argument as a host fd; EBADF for aotc's own descriptors and negative numbers."""
-        if fd in self.reserved_fds or fd >= 0x80000000:
+        if fd >= self.fd_limit:
             raise SyscallError(errno.EBADF)
         return fd
 
-    def reserve_fd(self, fd: int) -> None:
-        """Hide one of aotc's own descriptors from the guest."""
-        self.reserved_fds.add(fd)
+    def new_fd(self, *fds: int) -> None:
+        """Descriptors the host just made for the guest: closed again, EMFILE, if one is not below the
+        guest's own RLIMIT_NOFILE (the host's limit is aotc's, and higher)."""
+        if max(fds) >= self.rlimits[resource.RLIMIT_NOFILE][0]:
+            for fd in fds:
+                os.close(fd)
+            raise SyscallError(errno.EMFILE)
+
+    def hidden_fd_path(self, path: bytes) -> bool:
+        """Whether a path names one of aotc's descriptors through /proc/self/fd or /dev/fd."""
+        m = FD_PATH.match(path)
+        if m is None or int(m["fd"]) < self.fd_limit:
+            return False
+        return m["proc"] in (None, b"self", b"thread-self", str(self.pid).encode())
 
     def path(self, addr: int) -> bytes:
         """A path argument (EFAULT, ENAMETOOLONG, ENOENT for the empty path), /proc/self/exe resolved."""
@@ -161,7 +227,7 @@ class LinuxUser:
             path = self.mem.read_cstring(addr, 4096)
         except OverflowError:
             raise SyscallError(errno.ENAMETOOLONG) from None
-        if not path:
+        if not path or self.hidden_fd_path(path):
             raise SyscallError(errno.ENOENT)
         if path in (b"/proc/self/exe", f"/proc/{self.pid}/exe".encode()):
             return os.fsencode(self.program.exe_path)

@@ -1,5 +1,7 @@
 """The LMDB environment of the cache: opening it safely, batched writes, prefix scans, growth,
-eviction of the oldest pages, and rebuilding it when it is damaged.
+eviction of the oldest pages, and rebuilding it when it is damaged. Tables: `tbs` (the records),
+`pages` (every page a record spans, with when it was last written) and `spans` (records by the pages
+after their first), keyed as aotc.persist.record describes.
 
 LMDB trusts its file: a scribbled B-tree page can crash a reader. So a data file that changed since
 it was last known good (by inode, size and mtime; our own commits keep that mark up to date) is first
@@ -19,14 +21,18 @@ from pathlib import Path
 
 import lmdb
 
+from aotc.persist.record import key_page_keys, key_pc, page_key_parts
+from aotc.persist.secure import check_cache, make_private_dir
+
 ENV_NAME = "tb.lmdb"
-FORMAT_TAG = b"aotc-tb-cache-1"
+FORMAT_FAMILY = b"aotc-tb-cache-"
+FORMAT_TAG = FORMAT_FAMILY + b"2"
 INITIAL_MAP = 32 << 20
 DEFAULT_MAX_BYTES = 512 << 20
 PROBE_ATTEMPTS = 5        # probes of a data file that keeps changing under us before we call it damaged
 PROBE_PAUSE = 0.05
 EVICT_TO = 0.75            # eviction frees space down to this fraction of the cap
-_DBS = (b"tbs", b"pages", b"meta")
+_DBS = (b"tbs", b"pages", b"spans", b"meta")
 _PAGE_VALUE = struct.Struct("<Q")
 # errors that mean the file is damaged or not ours (others, like permissions, mean 'run without it')
 DAMAGE = (lmdb.InvalidError, lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.VersionMismatchError,
@@ -39,11 +45,14 @@ def warn_stderr(message: str) -> None:
 
 @dataclass(frozen=True)
 class Write:
-    """One record to put: its key and value, and the page entry (key) it belongs to."""
+    """One record to put (its key names the pages it is listed under)."""
 
     key: bytes
     value: bytes
-    page_key: bytes
+
+
+class OtherFormat(Exception):
+    """The environment is a cache of another aotc release's format: rebuilt without a warning."""
 
 
 class CacheDB:
@@ -70,8 +79,10 @@ class CacheDB:
             self._warn(f"translation cache {self.path}: {message}")
 
     def _open(self) -> None:
+        """Open (creating it private) the environment; UnsafeCache if another user could change it."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.directory)
+            check_cache(self.directory, self.path)
         except OSError as e:
             self.warn_once(f"cannot create it ({e.strerror}); running without it")
             return
@@ -79,6 +90,10 @@ class CacheDB:
             self._rebuild("damaged data file")
         try:
             self._open_env()
+        except OtherFormat:
+            self._close_env()
+            self._rebuild(None)         # made by an older (or newer) aotc: nothing in it is ours
+            self._open_or_give_up()
         except DAMAGE as e:
             self._close_env()
             self._rebuild(f"damaged or not a cache ({e})")
@@ -95,7 +110,7 @@ class CacheDB:
             self.warn_once(f"cannot open it ({e}); running without it")
 
     def _open_env(self) -> None:
-        self.path.mkdir(exist_ok=True)
+        make_private_dir(self.path)
         self.env = lmdb.open(str(self.path), map_size=INITIAL_MAP, max_dbs=len(_DBS), max_readers=256,
                              metasync=False, readahead=False)
         self._dbs = {name: self.env.open_db(name) for name in _DBS}
@@ -103,6 +118,8 @@ class CacheDB:
             tag = txn.get(b"format")
             if tag is None and self._empty(txn):
                 txn.put(b"format", FORMAT_TAG)
+            elif tag is not None and tag != FORMAT_TAG and tag.startswith(FORMAT_FAMILY):
+                raise OtherFormat(tag)
             elif tag != FORMAT_TAG:
                 raise lmdb.InvalidError(f"wrong format {tag!r}")
         self._remember_mark()
@@ -116,9 +133,11 @@ class CacheDB:
         self.env = None
         self._dbs = {}
 
-    def _rebuild(self, why: str) -> None:
-        """Set the damaged environment aside (atomically, other processes may race us) and delete it."""
-        self.warn_once(f"{why}; rebuilding it")
+    def _rebuild(self, why: str | None) -> None:
+        """Set the damaged environment aside (atomically, other processes may race us) and delete it;
+        `why` is the warning, None to rebuild quietly."""
+        if why is not None:
+            self.warn_once(f"{why}; rebuilding it")
         self._close_env()
         aside = self.path.with_name(f"{ENV_NAME}.damaged.{os.getpid()}")
         try:
@@ -146,7 +165,8 @@ class CacheDB:
         if mark is not None and mark != self._read_mark():
             tmp = self.path / f"good.{os.getpid()}"
             try:
-                tmp.write_text(mark)
+                with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                    f.write(mark)
                 tmp.replace(self.path / "good")
             except OSError:
                 return
@@ -253,8 +273,7 @@ class CacheDB:
                 try:
                     with self._begin(True) as txn:
                         for w in writes:
-                            txn.put(w.key, w.value, db=self._dbs[b"tbs"])
-                            txn.put(w.page_key, stamp, db=self._dbs[b"pages"])
+                            self._put(txn, w, stamp)
                     break
                 except lmdb.MapFullError:
                     self.env.set_mapsize(self.env.info()["map_size"] * 2)
@@ -266,6 +285,15 @@ class CacheDB:
         if trusted:
             self._remember_mark()
 
+    def _put(self, txn: lmdb.Transaction, w: Write, stamp: bytes) -> None:
+        """Put a record and list it under every page it spans."""
+        txn.put(w.key, w.value, db=self._dbs[b"tbs"])
+        first, *later = key_page_keys(w.key)
+        txn.put(first, stamp, db=self._dbs[b"pages"])
+        for page_key in later:
+            txn.put(page_key, stamp, db=self._dbs[b"pages"])
+            txn.put(page_key + w.key, b"", db=self._dbs[b"spans"])
+
     def live_bytes(self) -> int:
         """Bytes of LMDB pages holding live data (the file itself never shrinks; freed pages are reused)."""
         if self.env is None:
@@ -276,29 +304,45 @@ class CacheDB:
 
     def evict(self, target: int) -> int:
         """Delete the TBs of the least recently written pages until about `target` bytes are live;
-        return how many pages went. A page key is a TB key prefix plus the page number."""
+        return how many pages went. A page takes along every record listed under it: those starting
+        in it and those reaching into it."""
         pages = sorted(self._all(b"pages"), key=lambda kv: _PAGE_VALUE.unpack(kv[1])[0])
         excess = self.live_bytes() - target
         gone = 0
         with self._begin(True) as txn:
-            cur = txn.cursor(self._dbs[b"tbs"])
             for page_key, _stamp in pages:
                 if excess <= 0:
                     break
-                prefix, page = page_key[:-4], struct.unpack(">I", page_key[-4:])[0]
-                doomed = []
-                if cur.set_range(prefix):
-                    for key, value in cur:
-                        if not key.startswith(prefix):
-                            break
-                        if struct.unpack(">I", key[-4:])[0] >> 12 == page:
-                            doomed.append(key)
-                            excess -= len(key) + len(value)
-                for key in doomed:
-                    txn.delete(key, db=self._dbs[b"tbs"])
+                excess -= sum(self._delete_record(txn, key) for key in self._listed_under(txn, page_key))
                 txn.delete(page_key, db=self._dbs[b"pages"])
                 gone += 1
         return gone
+
+    def _listed_under(self, txn: lmdb.Transaction, page_key: bytes) -> list[bytes]:
+        """The keys of the records listed under a page key."""
+        prefix, page = page_key_parts(page_key)
+        starting = [key for key in self._keys(txn, b"tbs", prefix) if key_pc(key) >> 12 == page]
+        return starting + [key[len(page_key):] for key in self._keys(txn, b"spans", page_key)]
+
+    def _keys(self, txn: lmdb.Transaction, table: bytes, prefix: bytes) -> list[bytes]:
+        cur = txn.cursor(self._dbs[table])
+        out = []
+        if cur.set_range(prefix):
+            for key in cur.iternext(values=False):
+                if not key.startswith(prefix):
+                    break
+                out.append(key)
+        return out
+
+    def _delete_record(self, txn: lmdb.Transaction, key: bytes) -> int:
+        """Delete a record and its span entries; return the bytes that freed (0 if it was gone)."""
+        value = txn.get(key, db=self._dbs[b"tbs"])
+        if value is None:
+            return 0
+        txn.delete(key, db=self._dbs[b"tbs"])
+        for page_key in key_page_keys(key)[1:]:
+            txn.delete(page_key + key, db=self._dbs[b"spans"])
+        return len(key) + len(value)
 
     def stats(self) -> dict[str, int | str]:
         """What `aotc cache stats` shows."""
@@ -312,7 +356,7 @@ class CacheDB:
         if self.env is None:
             return
         with self._begin(True) as txn:
-            for name in (b"tbs", b"pages"):
+            for name in (b"tbs", b"pages", b"spans"):
                 txn.drop(self._dbs[name], delete=False)
         self._remember_mark()
 

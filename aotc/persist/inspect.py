@@ -11,7 +11,7 @@ import capstone
 
 from aotc.exec.stats import Stats
 from aotc.frontend.translate import translate_block
-from aotc.guest.memory import PAGE_SHIFT, PROT_EXEC, GuestMemory
+from aotc.guest.memory import PAGE_SHIFT, PROT_EXEC, GuestMemory, page_up
 from aotc.ir.optimize import optimize
 from aotc.ir.printer import format_block
 from aotc.loader import load_program
@@ -39,7 +39,7 @@ def cached_records(db: CacheDB, program: str | None) -> Iterator[StoredRecord]:
         store = PersistentStore(db, mem.fetch_code, Stats())
         for start, size, prot in prog.segments:
             if prot & PROT_EXEC:
-                for page in range(start >> PAGE_SHIFT, (start + size) >> PAGE_SHIFT):
+                for page in range(start >> PAGE_SHIFT, page_up(start + size) >> PAGE_SHIFT):
                     yield from sorted(store.load_stored(page), key=lambda s: s.record.pc)
     finally:
         mem.close()

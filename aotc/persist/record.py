@@ -1,7 +1,15 @@
 """The on-disk form of a TB record and its LMDB keys.
 
-Key (28 bytes): translator version (8) + blake2b-128 of the guest page the block starts in (16) +
-guest pc (4, big endian), so one prefix scan over version+hash yields every TB of a page content.
+Record key (table `tbs`): translator version (8) + blake2b-128 of the guest page the block starts in
+(16) + guest pc (4, big endian) + for a block that reaches into the next page, the hash of that page
+(16): 28 or 44 bytes. One prefix scan over version+hash yields every TB of a page content; the key
+names every page a record spans with its hash, so a record can be rejected before it is decoded, and
+blocks that start alike but reach into different contents of the next page are kept side by side.
+
+A record is listed under every page it spans. Page key (table `pages`): version + hash of the page +
+page number (4, big endian), whose value is when a record listing it was last written (for eviction
+by age). Span key (table `spans`, empty value): the page key of a page after the first + the record
+key, so that evicting that page finds the records reaching into it.
 
 Value, little endian:
     magic "AOTC", format u16, translator version (8), pc u32, size u32, ninsns u32,
@@ -22,6 +30,7 @@ from dataclasses import dataclass
 
 from aotc.backend.hostcode import TBExit
 from aotc.exec.tb import TBRecord
+from aotc.persist.version import VERSION_SIZE
 
 MAGIC = b"AOTC"
 FORMAT = 1
@@ -31,6 +40,8 @@ _HEADER = struct.Struct("<4sH8sIIIBHIII")
 _EXIT = struct.Struct("<III")
 _OFFSET = struct.Struct("<II")
 _PC = struct.Struct(">I")
+_PC_AT = VERSION_SIZE + HASH_SIZE           # where a record key holds the pc
+_LATER_AT = _PC_AT + _PC.size               # and the hashes of the pages after the first
 
 
 class CorruptRecord(Exception):
@@ -57,13 +68,38 @@ def page_prefix(version: bytes, phash: bytes) -> bytes:
     return version + phash
 
 
-def record_key(version: bytes, phash: bytes, pc: int) -> bytes:
-    return version + phash + _PC.pack(pc)
+def record_key(version: bytes, page_hashes: tuple[bytes, ...], pc: int) -> bytes:
+    """The key of the record at `pc` made from pages with these hashes (the first page's first)."""
+    return version + page_hashes[0] + _PC.pack(pc) + b"".join(page_hashes[1:])
 
 
 def key_pc(key: bytes) -> int:
     """The guest pc a record key names."""
-    return _PC.unpack_from(key, len(key) - _PC.size)[0]
+    return _PC.unpack_from(key, _PC_AT)[0]
+
+
+def key_later_hashes(key: bytes) -> list[bytes]:
+    """The hashes a record key names for the pages after its first, in order."""
+    if len(key) == _LATER_AT:
+        return []
+    return [key[at:at + HASH_SIZE] for at in range(_LATER_AT, len(key), HASH_SIZE)]
+
+
+def page_key(version: bytes, phash: bytes, page: int) -> bytes:
+    """The `pages` entry of guest page `page` with contents hash `phash`."""
+    return version + phash + _PC.pack(page)
+
+
+def key_page_keys(key: bytes) -> list[bytes]:
+    """The page keys a record is listed under: its first page's, then those of the pages it reaches."""
+    version, first = key[:VERSION_SIZE], key_pc(key) >> 12
+    return [key[:_PC_AT] + _PC.pack(first)] + [page_key(version, h, first + i)
+                                                for i, h in enumerate(key_later_hashes(key), 1)]
+
+
+def page_key_parts(key: bytes) -> tuple[bytes, int]:
+    """A page key as (the record key prefix of its page contents, the page number)."""
+    return key[:_PC_AT], _PC.unpack_from(key, _PC_AT)[0]
 
 
 def encode(stored: StoredRecord) -> bytes:

@@ -1,9 +1,9 @@
-"""The engine's TBStore over a CacheDB: load a page's records checked against guest memory now, and
-write newly translated records back in batches."""
+"""The engine's TBStore over a CacheDB: load a page's records checked against guest memory now, check
+again at install time a record that reaches into a later page, and write newly translated records
+back in batches."""
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 
 from aotc.exec.stats import Stats
@@ -15,12 +15,14 @@ from aotc.persist.record import (
     StoredRecord,
     decode,
     encode,
+    key_later_hashes,
     key_pc,
     page_hash,
     page_prefix,
     record_key,
 )
 from aotc.persist.version import translator_version
+from aotc.persist.worker import CacheWorker
 
 BATCH = 256
 
@@ -28,13 +30,14 @@ BATCH = 256
 class PersistentStore:
     """TB records of one cache, validated against the guest memory reachable through `fetch`."""
 
-    def __init__(self, db: CacheDB, fetch: Callable[[int, int], bytes], stats: Stats,
+    def __init__(self, db: CacheDB | CacheWorker, fetch: Callable[[int, int], bytes], stats: Stats,
                  version: bytes | None = None) -> None:
         self.db = db
         self.fetch = fetch
         self.stats = stats
         self.version = version if version is not None else translator_version()
         self._pending: list[Write] = []
+        self._spanning: dict[int, tuple[TBRecord, tuple[bytes, ...]]] = {}   # pc -> loaded record, hashes
 
     def page_hash(self, page: int) -> bytes:
         """The hash of guest page `page` as it is now (its executable bytes)."""
@@ -42,7 +45,20 @@ class PersistentStore:
 
     def load_page(self, page: int) -> list[TBRecord]:
         """The stored records starting in `page` whose checksum holds and whose pages match memory now."""
-        return [stored.record for stored in self.load_stored(page)]
+        out = []
+        for stored in self.load_stored(page):
+            if len(stored.page_hashes) > 1:
+                self._spanning[stored.record.pc] = (stored.record, stored.page_hashes)
+            out.append(stored.record)
+        return out
+
+    def still_valid(self, record: TBRecord) -> bool:
+        """Whether a record spanning several pages that load_page gave still matches memory in all of
+        them (the engine installs it later, when first reached; only its first page is watched)."""
+        loaded = self._spanning.pop(record.pc, None)
+        if loaded is None or loaded[0] is not record:
+            return False
+        return all(self.page_hash(p) == h for p, h in zip(record.pages(), loaded[1], strict=True))
 
     def load_stored(self, page: int) -> list[StoredRecord]:
         """Like load_page, with each record's stored guest bytes and page hashes."""
@@ -52,27 +68,34 @@ class PersistentStore:
             pc = key_pc(key)
             if pc >> 12 != page:
                 continue
+            if not self._later_pages_match(key, page, hashes):
+                self.stats.tbs_discarded += 1
+                continue
             try:
                 stored = decode(value)
             except CorruptRecord:
                 self.db.warn_once("a record failed its checksum; it is translated again")
                 self.stats.tbs_discarded += 1
                 continue
-            if self._valid(stored, pc, hashes):
+            if self._valid(stored, key):
                 out.append(stored)
             else:
                 self.stats.tbs_discarded += 1
         return out
 
-    def _valid(self, stored: StoredRecord, pc: int, hashes: dict[int, bytes]) -> bool:
-        if stored.version != self.version or stored.record.pc != pc:
-            return False
-        for p, h in zip(stored.record.pages(), stored.page_hashes, strict=True):
+    def _later_pages_match(self, key: bytes, page: int, hashes: dict[int, bytes]) -> bool:
+        """Whether the pages after `page` that a record key names hash as it says (before decoding)."""
+        for p, h in enumerate(key_later_hashes(key), page + 1):
             if p not in hashes:
                 hashes[p] = self.page_hash(p)
             if hashes[p] != h:
                 return False
         return True
+
+    def _valid(self, stored: StoredRecord, key: bytes) -> bool:
+        """Whether a decoded record is of this translator and is the one its (checked) key names."""
+        return stored.version == self.version and \
+            record_key(self.version, stored.page_hashes, stored.record.pc) == key
 
     def save(self, record: TBRecord) -> None:
         """Queue a freshly translated record (its pages hashed now, as it was translated from them)."""
@@ -81,9 +104,7 @@ class PersistentStore:
             return
         hashes = tuple(self.page_hash(p) for p in record.pages())
         value = encode(StoredRecord(record, self.version, hashes, guest))
-        first = record.pc >> 12
-        self._pending.append(Write(record_key(self.version, hashes[0], record.pc), value,
-                                   page_prefix(self.version, hashes[0]) + struct.pack(">I", first)))
+        self._pending.append(Write(record_key(self.version, hashes, record.pc), value))
         if len(self._pending) >= BATCH:
             self.commit()
 

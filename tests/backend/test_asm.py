@@ -277,7 +277,8 @@ def misc_cases() -> Iterator[Case]:
     for method in ("push", "pop"):
         for r in range(16):
             yield call(method, r), f"{method} {_N64[r]}"
-    for method in ("ret", "lahf", "sahf", "cdq", "cqo", "pushfq", "popfq", "rdtsc", "ud2", "int3", "nop"):
+    for method in ("ret", "lahf", "sahf", "cdq", "cqo", "pushfq", "popfq", "rdtsc", "ud2", "syscall", "int3",
+                   "nop"):
         yield call(method), method
     yield call("add", 32, 1, 2), "add ecx, 2"  # plain ints: a register where only a register fits
 

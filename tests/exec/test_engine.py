@@ -1,5 +1,6 @@
 """The execution engine on small guest programs: chaining and unchaining, the jump cache, self-modifying
-code, flushing a full code buffer, and W^X. Guest code is assembled with GNU as --32."""
+code, blocks spanning two pages (translated and stored), flushing a full code buffer, and W^X. Guest code
+is assembled with GNU as --32."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aotc.exec.cpu_loop import CpuLoop
 from aotc.exec.debuglog import DebugLog
 from aotc.exec.engine import Engine
 from aotc.exec.stats import Stats
+from aotc.exec.tb import TBRecord
 from aotc.guest.cpu import EAX, EBX, ECX, ESP, CPUState
 from aotc.guest.memory import PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
 from aotc.linux import GuestExit
@@ -32,10 +34,33 @@ class ExitOnSyscall:
         raise GuestExit(cpu.regs[EBX])
 
 
+class MemoryStore:
+    """The engine's TBStore in a list, shared by several guests in turn: a record is valid while every
+    page it spans holds the bytes it held when the record was saved."""
+
+    def __init__(self) -> None:
+        self.fetch = None
+        self.saved: list[tuple[TBRecord, tuple[bytes, ...]]] = []
+        self.checked: list[TBRecord] = []      # the records still_valid was asked about
+
+    def _pages(self, record: TBRecord) -> tuple[bytes, ...]:
+        return tuple(self.fetch(page << 12, 4096) for page in record.pages())
+
+    def save(self, record: TBRecord) -> None:
+        self.saved.append((record, self._pages(record)))
+
+    def load_page(self, page: int) -> list[TBRecord]:
+        return [r for r, pages in self.saved if r.pc >> 12 == page and pages == self._pages(r)]
+
+    def still_valid(self, record: TBRecord) -> bool:
+        self.checked.append(record)
+        return any(r is record and pages == self._pages(r) for r, pages in self.saved)
+
+
 class Guest:
     """A flat guest: code at BASE in an rwx mapping, a stack below STACK_TOP, an engine to run it."""
 
-    def __init__(self, code: bytes, buffer_size: int = 4 << 20) -> None:
+    def __init__(self, code: bytes, buffer_size: int = 4 << 20, store: MemoryStore | None = None) -> None:
         self.mem = GuestMemory()
         self.mem.map(BASE, STACK_TOP - BASE, PROT_READ | PROT_WRITE | PROT_EXEC)
         self.mem.write(BASE, code)
@@ -44,7 +69,9 @@ class Guest:
         self.cpu.eip = BASE
         self.cpu.regs[ESP] = STACK_TOP - 16
         self.stats = Stats()
-        self.engine = Engine(self.mem.fetch_code, DebugLog(), self.stats, buffer_size,
+        if store is not None:
+            store.fetch = self.mem.fetch_code
+        self.engine = Engine(self.mem.fetch_code, DebugLog(), self.stats, buffer_size, store=store,
                              write_protect=self.mem.write_protect_code)
         self.mem.on_write = self.engine.invalidate_range
 
@@ -219,3 +246,106 @@ def test_no_page_of_the_code_buffer_is_writable_and_executable(guest_of):
     assert len(code) >= 2
     assert all(not ("w" in line.split()[1] and "x" in line.split()[1]) for line in code)
     assert g.cpu.regs[EAX] != 0
+
+
+# span: `mov eax, 5` and `add eax, imm32` whose opcode is the last byte of page 1 and whose immediate is
+# the first four bytes of page 2; ebx = eax at the exit. `other` is a block of page 1 alone; the pokes
+# in page 3 store into page 1 or 2 from generated code and jump to the block they changed.
+SPAN = """
+start:
+    test ecx, ecx
+    jz go
+    mov dword ptr [imm], 1000
+go:
+    jmp span
+.org 0x100
+other:
+    mov ebx, 7
+    int 0x80
+.org 0xffa
+span:
+    mov eax, 5
+    .byte 0x05
+imm:
+    .long 0x11111111
+    mov ebx, eax
+    int 0x80
+.org 0x2000
+poke_other:
+    mov byte ptr [other + 1], 8
+    jmp other
+.org 0x2040
+poke_page1:
+    mov byte ptr [span + 1], 9
+    jmp span
+.org 0x2080
+poke_page2:
+    mov dword ptr [imm], 1000
+    jmp span
+"""
+SPAN_PC, IMM, OTHER = BASE + 0xFFA, BASE + 0x1000, BASE + 0x100
+POKE_OTHER, POKE_PAGE1, POKE_PAGE2 = BASE + 0x2000, BASE + 0x2040, BASE + 0x2080
+AS_BUILT = 5 + 0x11111111
+
+
+def run_from(g: Guest, pc: int, ecx: int = 0) -> int:
+    g.cpu.eip, g.cpu.regs[ECX] = pc, ecx
+    return g.run()
+
+
+@pytest.fixture
+def stored_span(guest_of) -> tuple[MemoryStore, Guest]:
+    """A store holding every block of SPAN as built (saved by a first guest), and a second guest on it."""
+    store = MemoryStore()
+    first = guest_of(SPAN, store=store)
+    assert run_from(first, BASE) == AS_BUILT
+    assert run_from(first, OTHER) == 7
+    assert any(r.pc == SPAN_PC and len(r.pages()) == 2 for r, _ in store.saved)
+    return store, guest_of(SPAN, store=store)
+
+
+def test_a_stored_block_is_not_installed_once_its_second_page_changed(stored_span) -> None:
+    """Page 1's records are loaded by the first lookup there; then generated code stores into page 2,
+    which no installed block holds, so nothing watches it: the check at install time must catch it."""
+    store, g = stored_span
+    assert run_from(g, BASE, ecx=1) == 5 + 1000
+    assert g.stats.tbs_from_cache >= 1 and g.stats.tbs_discarded == 1
+    assert [r.pc for r in store.checked] == [SPAN_PC]
+
+
+def test_a_write_into_the_second_page_drops_a_stored_block_at_once(stored_span) -> None:
+    store, g = stored_span
+    g.engine.lookup(BASE)                          # loads page 1's records, span's among them
+    g.mem.write(IMM, (1000).to_bytes(4, "little"))    # a syscall writes page 2, where no block is installed
+    assert run_from(g, BASE) == 5 + 1000
+    assert store.checked == [] and g.stats.tbs_discarded == 0
+
+
+def test_stored_blocks_of_a_page_left_without_code_are_dropped(stored_span) -> None:
+    """Invalidating span through page 2 leaves page 1 without installed code, so no longer write
+    protected: its stored blocks (other) must not outlive that, a store into it is not seen."""
+    _, g = stored_span
+    g.engine.lookup(SPAN_PC)
+    g.mem.write(IMM, (0x11111111).to_bytes(4, "little"))
+    assert not g.engine.holds_code(BASE >> 12) and page_is_host_writable(g, BASE >> 12)
+    assert run_from(g, POKE_OTHER) == 8
+
+
+@pytest.mark.parametrize("how", ["guest store", "syscall write"])
+@pytest.mark.parametrize("page", [1, 2])
+def test_a_translated_block_spanning_two_pages_is_dropped_by_a_write_to_either(guest_of, page: int,
+                                                                               how: str) -> None:
+    g = guest_of(SPAN)
+    assert run_from(g, BASE) == AS_BUILT
+    span = g.engine.tbs[SPAN_PC]
+    assert span in g.engine.page_tbs[BASE >> 12] and span in g.engine.page_tbs[(BASE >> 12) + 1]
+    assert not page_is_host_writable(g, BASE >> 12) and not page_is_host_writable(g, (BASE >> 12) + 1)
+    if how == "guest store":
+        result = run_from(g, POKE_PAGE1 if page == 1 else POKE_PAGE2)
+        assert g.stats.smc_exits == 1
+    else:
+        g.mem.write(*((SPAN_PC + 1, b"\x09") if page == 1 else (IMM, (1000).to_bytes(4, "little"))))
+        result = run_from(g, SPAN_PC)
+    assert result == (9 + 0x11111111 if page == 1 else 5 + 1000)
+    assert not span.valid and g.engine.tbs[SPAN_PC] is not span
+    assert all(span not in tbs for tbs in g.engine.page_tbs.values())

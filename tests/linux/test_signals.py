@@ -7,15 +7,19 @@ import os
 import signal
 import struct
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostsignals import installed_host_signals
 
 from aotc.backend.flags import cc_from_eflags, eflags_from_cc
 from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, FS, GS, SS, CPUState
 from aotc.guest.memory import PROT_READ, PROT_WRITE, GuestMemory
-from aotc.linux import GuestKilled, LinuxUser
+from aotc.linux import GuestKilled
 from aotc.linux.sigframe import RT_INFO, RT_UC, SIGFRAME_EXTRAMASK, SIGFRAME_SC, guest_eflags
+from aotc.linux.syscalls import SYSCALLS
+from aotc.linux.user import LinuxUser
 from aotc.loader.program import LoadedProgram
 
 STACK = 0x20000000           # 64 KiB RW: the guest stack
@@ -62,13 +66,14 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
 
 
 @pytest.fixture
-def k() -> LinuxUser:
+def k() -> Iterator[LinuxUser]:
     mem = GuestMemory()
     mem.map(STACK, 0x10000, PROT_READ | PROT_WRITE)
     mem.map(ALT, 0x4000, PROT_READ | PROT_WRITE)
     prog = LoadedProgram(entry=0x8049000, esp=STACK + 0x8000, brk=0x08200000, exe_path="/opt/guest/prog",
                          phdr=0, phnum=0, stack_low=STACK, stack_top=STACK + 0x10000)
-    return LinuxUser(mem, prog)
+    with installed_host_signals() as (host, _):
+        yield LinuxUser(mem, prog, SYSCALLS, host)
 
 
 def busy_cpu() -> CPUState:

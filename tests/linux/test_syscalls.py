@@ -6,18 +6,24 @@ Struct layouts are checked against offsets an i386 C compiler reports, values ag
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
+import resource
 import signal
 import struct
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostsignals import installed_host_signals
 
 from aotc.guest.cpu import EAX, EBP, EBX, ECX, EDI, EDX, ESI, CPUState
 from aotc.guest.memory import PROT_READ, PROT_WRITE, GuestMemory
-from aotc.linux import GuestExit, GuestKilled, LinuxUser
+from aotc.linux import GuestExit, GuestKilled
+from aotc.linux.syscalls import SYSCALLS
+from aotc.linux.user import LinuxUser
 from aotc.loader.program import LoadedProgram
 
 BUF = 0x10000000            # a 64 KiB RW scratch area
@@ -27,12 +33,13 @@ ARGS = (EBX, ECX, EDX, ESI, EDI, EBP)
 
 
 @pytest.fixture
-def k() -> LinuxUser:
+def k() -> Iterator[LinuxUser]:
     mem = GuestMemory()
     mem.map(BUF, 0x10000, PROT_READ | PROT_WRITE)
     prog = LoadedProgram(entry=0x8049000, esp=0xFFFDC000, brk=BRK, exe_path="/opt/guest/prog", phdr=0,
                          phnum=0, stack_low=0xFF7DD000, stack_top=0xFFFDD000)
-    return LinuxUser(mem, prog)
+    with installed_host_signals() as (host, _):
+        yield LinuxUser(mem, prog, SYSCALLS, host)
 
 
 def call(k: LinuxUser, nr: int, *args: int) -> int:
@@ -41,6 +48,7 @@ def call(k: LinuxUser, nr: int, *args: int) -> int:
     for reg, value in zip(ARGS, args, strict=False):
         cpu.regs[reg] = value & 0xFFFFFFFF
     k.syscall(cpu)
+    k.take_host_signals()          # as cpu_loop does after a syscall: a fatal signal kills here
     r = cpu.regs[EAX]
     return r - (1 << 32) if r & 0x80000000 else r
 
@@ -213,14 +221,26 @@ def test_dup_and_fcntl(k: LinuxUser) -> None:
         os.close(fd)
 
 
-def test_reserved_fds_are_hidden(k: LinuxUser) -> None:
+def test_descriptors_of_aotcs_zone_are_out_of_reach(k: LinuxUser) -> None:
+    """fd_limit is where aotc's own descriptors begin: EBADF there, and the guest's RLIMIT_NOFILE
+    bounds what dup2, F_DUPFD and new descriptors may take, as the kernel's does."""
     r, w = os.pipe()
-    k.reserve_fd(w)
-    assert call(k, 6, w) == -errno.EBADF
-    assert call(k, 63, r, w) == -errno.EBADF
-    os.fstat(w)
-    os.close(r)
-    os.close(w)
+    mine = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 900)
+    k.fd_limit = 900
+    k.rlimits[resource.RLIMIT_NOFILE] = (64, 900)
+    assert call(k, 6, mine) == -errno.EBADF                          # close
+    assert call(k, 63, r, mine) == -errno.EBADF                      # dup2 onto it
+    assert call(k, 63, r, 64) == -errno.EBADF                        # dup2 at the soft limit
+    assert call(k, 221, r, 0, 64) == -errno.EINVAL                   # F_DUPFD at the soft limit
+    assert call(k, 5, cstr(k, BUF, f"/proc/self/fd/{mine}"), os.O_RDONLY, 0) == -errno.ENOENT
+    assert call(k, 5, cstr(k, BUF, f"/dev/fd/{mine}"), os.O_RDONLY, 0) == -errno.ENOENT
+    k.rlimits[resource.RLIMIT_NOFILE] = (min(r, w), 900)
+    assert call(k, 41, r) == -errno.EMFILE                           # dup past the lowered limit
+    k.mem.write(BUF, struct.pack("<QQ", 901, 901))
+    assert call(k, 340, 0, resource.RLIMIT_NOFILE, BUF, 0) == -errno.EPERM   # the hard limit stays below
+    os.fstat(mine)
+    for fd in (r, w, mine):
+        os.close(fd)
 
 
 def test_ioctl(k: LinuxUser) -> None:

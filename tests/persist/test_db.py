@@ -14,8 +14,8 @@ def write_page(db: CacheDB, tag: int, records: int, size: int) -> bytes:
     """`records` values of `size` bytes under one page prefix; return the prefix."""
     prefix = struct.pack(">Q", 1) + struct.pack(">QQ", tag, tag)
     page = 0x8049 + tag
-    db.write(Write(prefix + struct.pack(">I", (page << 12) + i * 16), bytes([tag & 0xFF]) * size,
-                   prefix + struct.pack(">I", page)) for i in range(records))
+    db.write(Write(prefix + struct.pack(">I", (page << 12) + i * 16), bytes([tag & 0xFF]) * size)
+             for i in range(records))
     return prefix
 
 

@@ -36,10 +36,10 @@ def test_truncated_value_is_detected(cut: int) -> None:
 
 
 def test_keys_scan_by_page_and_name_the_pc() -> None:
-    key = record_key(b"V" * 8, b"h" * 16, 0x8049FF8)
+    key = record_key(b"V" * 8, (b"h" * 16,), 0x8049FF8)
     assert key.startswith(b"V" * 8 + b"h" * 16)
     assert key_pc(key) == 0x8049FF8
-    assert record_key(b"V" * 8, b"h" * 16, 0x10) < record_key(b"V" * 8, b"h" * 16, 0x200)
+    assert record_key(b"V" * 8, (b"h" * 16,), 0x10) < record_key(b"V" * 8, (b"h" * 16,), 0x200)
 
 
 def test_location_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
