@@ -35,8 +35,9 @@ def mask(w: int) -> int:
 class Ctx:
     """The state of lowering one block: the assembler, temp locations, labels, exits, host flags held."""
 
-    def __init__(self, alloc: Allocation, ops: list[Op]) -> None:
+    def __init__(self, alloc: Allocation, ops: list[Op], block_pc: int = 0) -> None:
         self.a = Asm()
+        self.block_pc = block_pc              # the guest pc the block starts at
         self.alloc = alloc
         self.ops = ops
         self.index = 0
@@ -161,7 +162,7 @@ def compile_block(block: Block) -> HostCode:
     alloc = allocate(block)
     if alloc.nslots > SPILL_SLOTS:
         raise ValueError(f"TB {block.pc:#x} needs {alloc.nslots} spill slots, the frame has {SPILL_SLOTS}")
-    ctx = Ctx(alloc, block.ops)
+    ctx = Ctx(alloc, block.ops, block.pc)
     op: Op
     for i, op in enumerate(block.ops):
         ctx.begin(i)

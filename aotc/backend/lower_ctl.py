@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aotc.backend.asm import RAX, RCX, Mem
+from aotc.backend.asm import Label as AsmLabel
 from aotc.backend.asm import Reg as HostReg
 from aotc.backend.jmpcache import JMP_CACHE_ENTRIES, JMP_CACHE_ENTRY_LOG2, JMP_CACHE_SHIFT
 from aotc.backend.lower_alu import COND_CC, compare
@@ -97,22 +98,6 @@ def lower_insn_start(ctx: Ctx, op: Op) -> None:
     keep_flags(ctx)
 
 
-def lower_tb_start(ctx: Ctx, op: Op) -> None:
-    """Leave before anything else when CPUState.exit_request is set: a compare and a branch not taken
-    on the hot path, the exit itself out of line at the end of the TB."""
-    requested = ctx.a.label()
-    ctx.a.cmp(32, Mem(ENV_REG, disp=OFF_EXIT_REQUEST), 0)
-    ctx.a.jcc(5, requested)
-    pc = op.args["pc"]
-
-    def exit_requested() -> None:
-        ctx.a.bind(requested)
-        ctx.a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
-        leave(ctx, ExitReason.JUMP)
-
-    ctx.cold.append(exit_requested)
-
-
 def lower_label(ctx: Ctx, op: Op) -> None:
     ctx.a.bind(ctx.label(op.args["label"]))
 
@@ -139,11 +124,32 @@ def leave(ctx: Ctx, value: int) -> None:
     ctx.a.jmp(EPILOGUE)
 
 
+def exit_if_requested(ctx: Ctx, leave_at: AsmLabel) -> None:
+    """Go to `leave_at` when CPUState.exit_request is set: a compare and a branch not taken."""
+    ctx.a.cmp(32, Mem(ENV_REG, disp=OFF_EXIT_REQUEST), 0)
+    ctx.a.jcc(5, leave_at)
+
+
 def lower_goto_tb(ctx: Ctx, op: Op) -> None:
     """eip = pc, then leave, telling the dispatcher where from. Chaining overwrites the first
     hostcode.CHAIN_PATCH_SIZE bytes of the sequence (the 8-byte eip store) with a `jmp rel32` to the
-    next TB."""
+    next TB.
+
+    Every loop of generated code holds an indirect jump or a direct one to a pc at or below its own
+    block's: such a direct exit first leaves for the dispatcher if an exit was requested (QEMU's
+    exit_request), so that a signal reaches a guest that never leaves the code cache, at the cost of one
+    test on loop back edges only."""
     slot, pc = op.args["slot"], op.args["pc"]
+    if pc <= ctx.block_pc:
+        requested = ctx.a.label()
+        exit_if_requested(ctx, requested)
+
+        def leave_requested() -> None:
+            ctx.a.bind(requested)
+            ctx.a.mov(32, Mem(ENV_REG, disp=OFF_EIP), pc)
+            leave(ctx, ExitReason.JUMP)
+
+        ctx.cold.append(leave_requested)
     site = ctx.a.label()
     ctx.a.bind(site)
     offset = ctx.a.pos
@@ -159,7 +165,8 @@ def lower_exit_tb(ctx: Ctx, op: Op) -> None:
 
 
 def lower_lookup_and_goto_ptr(ctx: Ctx, op: Op) -> None:
-    """Jump through the jump cache (guest pc -> host code), or leave with JUMP on a miss."""
+    """Jump through the jump cache (guest pc -> host code), or leave with JUMP on a miss. An indirect
+    jump may close a loop too: a signal empties the jump cache, so it misses then (see hostsig)."""
     miss = ctx.a.label()
     ctx.load(RAX, op.ins[0])
     ctx.a.mov(32, RCX, RAX)
@@ -177,7 +184,7 @@ def lower_lookup_and_goto_ptr(ctx: Ctx, op: Op) -> None:
 
 LOWER: dict[str, Callable[[Ctx, Op], None]] = {
     "ld": lower_ld, "st": lower_st, "ld_state": lower_ld_state, "st_state": lower_st_state,
-    "insn_start": lower_insn_start, "tb_start": lower_tb_start, "label": lower_label, "br": lower_br,
-    "brcond": lower_brcond, "brcc": lower_brcc, "goto_tb": lower_goto_tb, "exit_tb": lower_exit_tb,
+    "insn_start": lower_insn_start, "label": lower_label, "br": lower_br, "brcond": lower_brcond,
+    "brcc": lower_brcc, "goto_tb": lower_goto_tb, "exit_tb": lower_exit_tb,
     "lookup_and_goto_ptr": lower_lookup_and_goto_ptr,
 }

@@ -134,7 +134,7 @@ class Engine:
         """Point the CPU state at our epilogue and jump cache, and host signals at its exit_request."""
         cpu.epilogue = self.epilogue
         cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
-        self.host_signals.attach(cpu)
+        self.host_signals.attach(cpu, self.jmp_cache)
 
     def flush(self) -> None:
         """Forget every TB and empty the code buffer past the fixed code (QEMU's tb_flush)."""

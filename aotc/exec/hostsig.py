@@ -11,10 +11,11 @@ itself. It does one of three things:
   the instruction faults again and aotc dies as it would without us;
 - any other signal (sent by kill, a timer, the terminal, SIGPIPE, SIGCHLD...): copy its siginfo into a
   per-signal slot of the pending table (a standard signal already pending is not queued twice, as in
-  the kernel), set `signalled` and the running CPU's `exit_request` (the next TB entered leaves at
-  once), and, if the signal interrupted the window of the safe-syscall stub before its `syscall`,
-  resume at the stub's EINTR return instead (QEMU's safe_syscall): a blocking syscall can never miss a
-  signal that arrived just before it started.
+  the kernel), set `signalled` and the running CPU's `exit_request`, and empty the jump cache, so that
+  generated code goes back to Python at its next loop back edge (which tests exit_request) or
+  indirect jump (which now misses); and, if the signal interrupted the window of the safe-syscall stub
+  before its `syscall`, resume at the stub's EINTR return instead (QEMU's safe_syscall): a blocking
+  syscall can never miss a signal that arrived just before it started.
 
 The handler runs with every signal blocked and installs no SA_RESTART, so a blocking host syscall
 returns EINTR; Python's own calls retry (PEP 475), the guest's go through `HostSignals.syscall` and
@@ -30,6 +31,7 @@ import threading
 from collections.abc import Iterable
 
 from aotc.backend.asm import R8, R9, R10, R14, RAX, RCX, RDI, RDX, RSI, Asm, Mem
+from aotc.backend.jmpcache import EMPTY_PC, JMP_CACHE_ENTRY_LOG2
 from aotc.exec.codebuf import CodeBuffer
 from aotc.guest.cpu import (
     OFF_EPILOGUE,
@@ -62,6 +64,7 @@ _SYS_TGKILL = 234
 SA_SIGINFO = 0x4
 SA_RESTORER = 0x04000000
 _CC_B, _CC_AE, _CC_E, _CC_NE, _CC_LE = 2, 3, 4, 5, 14
+JMP_CACHE_ENTRY_SIZE = 1 << JMP_CACHE_ENTRY_LOG2
 
 
 class SignalControl(ctypes.Structure):
@@ -77,6 +80,8 @@ class SignalControl(ctypes.Structure):
         ("safe_start", ctypes.c_uint64),
         ("safe_end", ctypes.c_uint64),
         ("safe_eintr", ctypes.c_uint64),
+        ("jmp_cache", ctypes.c_uint64),       # the jump cache, emptied by every signal (0: none)
+        ("jmp_entries", ctypes.c_uint64),
         ("dfl", ctypes.c_uint64 * 4),         # a kernel sigaction with SIG_DFL
         ("kind", ctypes.c_uint8 * (NSIG + 1)),
         ("pending", ctypes.c_uint8 * (NSIG + 1)),
@@ -196,6 +201,17 @@ def build_handler(ctrl: int) -> bytes:
         a.mov(64, Mem(R8, disp=_off("infos") + 8 * i), R9)
     a.mov(8, Mem(RCX, index=RAX, disp=_off("pending")), 1)
     a.bind(flag)
+    empty, clear = a.label(), a.label()
+    a.mov(64, R8, Mem(RCX, disp=_off("jmp_cache")))      # no indirect jump finds its target now
+    a.mov(64, R9, Mem(RCX, disp=_off("jmp_entries")))
+    a.test(64, R9, R9)
+    a.jcc(_CC_E, empty)
+    a.bind(clear)
+    a.mov(32, Mem(R8), EMPTY_PC)
+    a.add(64, R8, JMP_CACHE_ENTRY_SIZE)
+    a.dec(64, R9)
+    a.jcc(_CC_NE, clear)
+    a.bind(empty)
     a.mov(32, Mem(RCX, disp=_off("signalled")), 1)
     a.mov(64, R8, Mem(RCX, disp=_off("flag_ptr")))
     a.mov(32, Mem(R8), 1)
@@ -250,9 +266,12 @@ class HostSignals:
         default_action(signo)
         self._catch(signo)
 
-    def attach(self, cpu: CPUState) -> None:
-        """Make signals set `cpu.exit_request` (the CPU state generated code runs on)."""
+    def attach(self, cpu: CPUState, jmp_cache: ctypes.Array | None = None) -> None:
+        """Make signals set `cpu.exit_request` (the CPU state generated code runs on) and empty
+        `jmp_cache`, the jump cache its indirect jumps look in."""
         self.ctrl.flag_ptr = ctypes.addressof(cpu) + OFF_EXIT_REQUEST
+        if jmp_cache is not None:
+            self.ctrl.jmp_cache, self.ctrl.jmp_entries = ctypes.addressof(jmp_cache), len(jmp_cache)
 
     def take(self) -> list[bytes]:
         """The host siginfos (x86-64 layout) of the signals that arrived since the last call, lowest

@@ -89,7 +89,6 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
     md = _decoder()
     block = Block(pc)
     b = Builder(block)
-    b.emit("tb_start", [], pc=pc)
     insns: list[tuple[int, bytes, str]] = []
     cur = pc
     while True:

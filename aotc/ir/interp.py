@@ -168,7 +168,6 @@ EFFECTS: dict[str, Callable[[_Machine, Op, list[int]], list[int]]] = {
     "divu": lambda m, op, i: _divide(i, op.args["w"], signed=False),
     "divs": lambda m, op, i: _divide(i, op.args["w"], signed=True),
     "insn_start": lambda m, op, i: [],
-    "tb_start": lambda m, op, i: [],
     "label": lambda m, op, i: [],
 }
 """Ops that touch the machine (memory, CPU state) or may fault: machine, op, input values → outputs."""

@@ -93,8 +93,6 @@ def _defs() -> list[OpDef]:
     op("rdtsc", "lo hi", "", "", SIDE_EFFECTS)
     # control
     op("insn_start", "", "", "pc", SIDE_EFFECTS)
-    # a TB's first op: if the dispatcher asked for an exit, leave at once with eip = pc (QEMU's tb_start)
-    op("tb_start", "", "", "pc", SIDE_EFFECTS)
     op("label", "", "", "label", SIDE_EFFECTS | BB_END)
     op("br", "", "", "label", SIDE_EFFECTS | BB_END | NO_FALLTHROUGH)
     op("brcond", "", "a b", "cond label", SIDE_EFFECTS | BB_END)

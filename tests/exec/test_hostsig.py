@@ -1,6 +1,7 @@
 """The host signal handler: faults in generated code come back to Python as ExitReason.FAULT with the
-signal recorded; sent signals land in the pending table with their siginfo and set exit_request; the
-safe syscall returns EINTR for a signal that came before it as well as one that came during it."""
+signal recorded; sent signals land in the pending table with their siginfo, set exit_request and empty
+the jump cache; the safe syscall returns EINTR for a signal that came before it as well as one that
+came during it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from hostsignals import installed_host_signals
 
 from aotc.backend.asm import R14, R15, RAX, RCX, RDX, Asm, Mem
+from aotc.backend.jmpcache import EMPTY_PC, JmpCacheEntry
 from aotc.backend.prologue import build_prologue
 from aotc.exec.codebuf import CodeBuffer, host_mmap
 from aotc.guest.cpu import OFF_EPILOGUE, CPUState, ExitReason
@@ -99,3 +101,15 @@ def test_safe_syscall_returns_eintr_for_a_signal_that_came_first() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         assert host.syscall(SYS_PAUSE) == -4          # interrupted while in the kernel
         assert [int.from_bytes(i[:4], "little") for i in host.take()] == [signal.SIGALRM]
+
+
+def test_a_sent_signal_empties_the_jump_cache() -> None:
+    """So that an indirect jump goes back to Python too (only direct back edges test exit_request)."""
+    table = (JmpCacheEntry * 64)()
+    for i, entry in enumerate(table):
+        entry.pc, entry.host = 0x8048000 + 16 * i, 0x1234
+    with installed_host_signals() as (host, _):
+        host.attach(CPUState(), table)
+        os.kill(os.getpid(), signal.SIGWINCH)
+        host.take()
+    assert {entry.pc for entry in table} == {EMPTY_PC}
