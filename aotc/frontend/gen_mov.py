@@ -12,6 +12,7 @@ from capstone import x86_const as X
 from aotc.frontend.context import COND, DisasContext, Invalid, Unsupported
 from aotc.frontend.operands import (
     SEG_REGS,
+    Loc,
     address,
     load,
     loc,
@@ -88,6 +89,17 @@ def gen_xchg(ctx: DisasContext) -> None:
     store(ctx, b, va)
 
 
+def _write_both(ctx: DisasContext, dst: Loc, value: Value, write_other: Callable[[], None]) -> None:
+    """dst = value and the instruction's other register write: a memory dst first (a store that
+    faults leaves the register as it was), a register dst last (it wins when both name one register)."""
+    if dst.kind == "mem":
+        store(ctx, dst, value)
+        write_other()
+    else:
+        write_other()
+        store(ctx, dst, value)
+
+
 def gen_xadd(ctx: DisasContext) -> None:
     """xadd dst, src: src = dst; dst = dst + src (flags of the add).
 
@@ -97,12 +109,7 @@ def gen_xadd(ctx: DisasContext) -> None:
     dst, src = loc(ctx, 0), loc(ctx, 1)
     vd = load(ctx, dst)
     s, f = ctx.b.add_cc(vd, load(ctx, src), w=dst.bits)
-    if dst.kind == "mem":
-        store(ctx, dst, s)
-        store(ctx, src, vd)
-    else:
-        store(ctx, src, vd)
-        store(ctx, dst, s)
+    _write_both(ctx, dst, s, lambda: store(ctx, src, vd))
     ctx.st_cc(f)
 
 
@@ -117,12 +124,7 @@ def gen_cmpxchg(ctx: DisasContext) -> None:
     vd = load(ctx, dst)
     _, f = ctx.b.sub_cc(va, vd, w=dst.bits)
     new = ctx.b.movcond(va, vd, load(ctx, src), vd, cond=COND["eq"])
-    if dst.kind == "mem":
-        store(ctx, dst, new)
-        write_reg(ctx, acc, vd)
-    else:
-        write_reg(ctx, acc, vd)
-        store(ctx, dst, new)
+    _write_both(ctx, dst, new, lambda: write_reg(ctx, acc, vd))
     ctx.st_cc(f)
 
 
