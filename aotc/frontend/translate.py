@@ -113,7 +113,7 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
                 b.goto_tb(slot=0, pc=cur)
                 break
             _fault_block(b, pc, reason)
-            size = insn.size if insn is not None else 1
+            size = insn.size if insn is not None else len(code)   # all the bytes that made it invalid
             text = f"{insn.mnemonic} {insn.op_str}".strip() if insn is not None else "(bad)"
             insns.append((pc, bytes(code[:size]), text))
             cur = pc + size
