@@ -63,6 +63,16 @@ int main(void) {
     spin_until(2);
     printf("setitimer fired: sig=%d\n", last_sig);
 
+    handle(SIGVTALRM, 0);
+    handle(SIGPROF, 0);
+    struct itimerval cpu_time = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_VIRTUAL, &cpu_time, NULL);
+    spin_until(3);
+    printf("ITIMER_VIRTUAL in a busy loop: sig=%d\n", last_sig);
+    setitimer(ITIMER_PROF, &cpu_time, NULL);
+    spin_until(4);
+    printf("ITIMER_PROF in a busy loop: sig=%d\n", last_sig);
+
     int fds[2];
     pipe(fds);
     char buf[8];
