@@ -66,7 +66,7 @@ class GuestRun:
         """Load `program` and prepare its first instruction (LoadError/ValueError on bad input);
         with `cache_dir`, blocks come from and go to the persistent translation cache there. The guest
         inherits aotc's blocked signals and `ignored_signals` (bit n-1: signal n), as across execve."""
-        zone = fdzone.claim()
+        zone = fdzone.claim(needed=logfile is not None)
         log = DebugLog(debug, logfile, opener=zone.opener)
         stats = Stats()
         mem = GuestMemory()

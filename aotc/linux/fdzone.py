@@ -7,7 +7,7 @@ log; the cache lives in a thread with a table of its own, see aotc.persist.worke
 `start`: it can neither reach them by number (EBADF) nor be given one by the kernel. Where the host
 lets aotc raise its own hard limit (root), the zone is put above the limit aotc was started with and
 the guest sees that limit unchanged; elsewhere the zone is the top of the hard limit, and the guest
-sees a hard limit RESERVE lower.
+sees a hard limit RESERVE lower. A run with nothing to hide there claims no zone at all.
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ class FdZone:
         return self.hide(os.open(path, flags, 0o666))
 
 
-def claim() -> FdZone:
+def claim(needed: bool = True) -> FdZone:
     """Reserve the zone: raise aotc's own soft limit to its hard one (so F_DUPFD may reach the zone)
-    and, if the host allows, the hard limit RESERVE above where it was."""
+    and, if the host allows, the hard limit RESERVE above where it was. A run that keeps no descriptor
+    in the guest's table (no -D log) needs no zone, and the guest sees its limits as they are."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if not needed:
+        return FdZone(hard, (soft, hard))
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard + RESERVE, hard + RESERVE))
         return FdZone(hard, (soft, hard))
