@@ -13,7 +13,7 @@ from pathlib import Path
 VERSION_SIZE = 8
 _PACKAGE = Path(__file__).resolve().parent.parent
 _SOURCES = ("frontend", "ir", "backend", "guest", "exec/engine.py", "exec/pipeline.py", "exec/tb.py",
-            "exec/faults.py", "exec/codebuf.py", "persist/record.py", "persist/version.py")
+            "exec/hostsig.py", "exec/codebuf.py", "persist/record.py", "persist/version.py")
 
 
 def _capstone_release() -> str:
