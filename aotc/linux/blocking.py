@@ -31,3 +31,11 @@ def blocking(k: LinuxUser, kind: Restart, nr: int, *args: int) -> int:
             raise SyscallError(-result)
         if k.handler_ready():
             raise Interrupted(kind)
+
+
+def host_call(k: LinuxUser, nr: int, *args: int) -> int:
+    """A host syscall that does not block: its result, SyscallError for -errno."""
+    result = k.host.syscall(nr, *args)
+    if result < 0:
+        raise SyscallError(-result)
+    return result

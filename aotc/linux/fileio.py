@@ -13,7 +13,7 @@ import termios
 from typing import TYPE_CHECKING
 
 from aotc.linux import host, structs
-from aotc.linux.blocking import blocking
+from aotc.linux.blocking import blocking, host_call
 from aotc.linux.errors import SyscallError
 from aotc.linux.interrupt import Restart
 from aotc.linux.structs import s32
@@ -134,9 +134,7 @@ def sys_close_range(k: LinuxUser, first: int, last: int, flags: int) -> int:
     """close_range, never past the guest's own descriptors (EINVAL for first > last, as the kernel)."""
     if first > last:
         raise SyscallError(errno.EINVAL)
-    result = k.host.syscall(host.SYS_CLOSE_RANGE, first, min(last, k.fd_limit - 1), flags)
-    if result < 0:
-        raise SyscallError(-result)
+    host_call(k, host.SYS_CLOSE_RANGE, first, min(last, k.fd_limit - 1), flags)
     if not flags & CLOSE_RANGE_CLOEXEC:
         for fd in [fd for fd in k.dir_cookies if first <= fd <= last]:
             del k.dir_cookies[fd]

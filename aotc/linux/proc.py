@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aotc.guest.cpu import EAX, ESP, CPUState
 from aotc.linux import host, structs
+from aotc.linux.blocking import host_call
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
 from aotc.linux.sigframe import BadFrame, altstack_flags, rt_sigreturn, sigreturn
 from aotc.linux.signals import MINSIGSTKSZ, NSIG, SIGKILL, SIGSTOP, UNBLOCKABLE, SigAction
@@ -139,25 +140,20 @@ def _check_signo(signo: int) -> int:
     return signo
 
 
-def _send(k: LinuxUser, nr: int, *args: int) -> int:
-    """kill, tkill or tgkill on the host: a signal for the guest itself comes back through aotc's
-    host handler with the siginfo the kernel made (si_pid, si_uid, si_code), like any other."""
-    result = k.host.syscall(nr, *args)
-    if result < 0:
-        raise SyscallError(-result)
-    return result
+# kill, tkill and tgkill run on the host: a signal for the guest itself comes back through aotc's host
+# handler with the siginfo the kernel made (si_pid, si_uid, si_code), like any other.
 
 
 def sys_kill(k: LinuxUser, pid: int, signo: int) -> int:
-    return _send(k, host.SYS_KILL, s32(pid), s32(signo))
+    return host_call(k, host.SYS_KILL, s32(pid), s32(signo))
 
 
 def sys_tkill(k: LinuxUser, tid: int, signo: int) -> int:
-    return _send(k, host.SYS_TKILL, s32(tid), s32(signo))
+    return host_call(k, host.SYS_TKILL, s32(tid), s32(signo))
 
 
 def sys_tgkill(k: LinuxUser, tgid: int, tid: int, signo: int) -> int:
-    return _send(k, host.SYS_TGKILL, s32(tgid), s32(tid), s32(signo))
+    return host_call(k, host.SYS_TGKILL, s32(tgid), s32(tid), s32(signo))
 
 
 def sys_gettid(k: LinuxUser) -> int:

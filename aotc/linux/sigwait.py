@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING
 
 from aotc.linux import host, structs
+from aotc.linux.blocking import host_call
 from aotc.linux.errors import SyscallError
 from aotc.linux.interrupt import Interrupted, Restart
 from aotc.linux.signals import UNBLOCKABLE
@@ -103,15 +104,8 @@ def sys_rt_sigtimedwait64(k: LinuxUser, set_ptr: int, info: int, timeout: int, s
     return _timedwait(k, set_ptr, info, timeout, sigsetsize, structs.TIMESPEC64)
 
 
-def _host(k: LinuxUser, nr: int, *args: int) -> int:
-    result = k.host.syscall(nr, *args)
-    if result < 0:
-        raise SyscallError(-result)
-    return result
-
-
 def sys_alarm(k: LinuxUser, seconds: int) -> int:
-    return _host(k, host.SYS_ALARM, seconds)
+    return host_call(k, host.SYS_ALARM, seconds)
 
 
 def _itimerval(values: tuple[int, ...]) -> ctypes.Array:
@@ -123,7 +117,7 @@ def sys_setitimer(k: LinuxUser, which: int, new: int, old: int) -> int:
     previous = _itimerval((0, 0, 0, 0))
     if old and not k.mem.check(old, ITIMERVAL32.size, write=True):
         raise SyscallError(errno.EFAULT)
-    _host(k, host.SYS_SETITIMER, which, ctypes.addressof(value), ctypes.addressof(previous))
+    host_call(k, host.SYS_SETITIMER, which, ctypes.addressof(value), ctypes.addressof(previous))
     if old:
         k.put(old, ITIMERVAL32.pack(*(max(min(v, 0x7FFFFFFF), -(1 << 31)) for v in previous)))
     return 0
@@ -131,7 +125,7 @@ def sys_setitimer(k: LinuxUser, which: int, new: int, old: int) -> int:
 
 def sys_getitimer(k: LinuxUser, which: int, cur: int) -> int:
     value = _itimerval((0, 0, 0, 0))
-    _host(k, host.SYS_GETITIMER, which, ctypes.addressof(value))
+    host_call(k, host.SYS_GETITIMER, which, ctypes.addressof(value))
     k.put(cur, ITIMERVAL32.pack(*(max(min(v, 0x7FFFFFFF), -(1 << 31)) for v in value)))
     return 0
 
@@ -145,10 +139,10 @@ def _host_siginfo(k: LinuxUser, uinfo: int) -> ctypes.Array:
 
 def sys_rt_sigqueueinfo(k: LinuxUser, pid: int, signo: int, uinfo: int) -> int:
     info = _host_siginfo(k, uinfo)
-    return _host(k, host.SYS_RT_SIGQUEUEINFO, structs.s32(pid), signo, ctypes.addressof(info))
+    return host_call(k, host.SYS_RT_SIGQUEUEINFO, structs.s32(pid), signo, ctypes.addressof(info))
 
 
 def sys_rt_tgsigqueueinfo(k: LinuxUser, tgid: int, tid: int, signo: int, uinfo: int) -> int:
     info = _host_siginfo(k, uinfo)
-    return _host(k, host.SYS_RT_TGSIGQUEUEINFO, structs.s32(tgid), structs.s32(tid), signo,
+    return host_call(k, host.SYS_RT_TGSIGQUEUEINFO, structs.s32(tgid), structs.s32(tid), signo,
                  ctypes.addressof(info))
