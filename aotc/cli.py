@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import resource
-import signal
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,6 @@ def die_by_signal(signo: int) -> NoReturn:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     from aotc.exec.hostsig import default_action  # raw: glibc refuses signals 32 and 33
 
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signo])
     default_action(signo)
     os._exit(128 + signo)
 

@@ -60,6 +60,8 @@ _SI_ADDR = 16
 
 _SYS_RT_SIGACTION = 13
 _SYS_RT_SIGRETURN = 15
+_SYS_RT_SIGPROCMASK = 14
+SIG_BLOCK, SIG_UNBLOCK = 0, 1
 _SYS_TGKILL = 234
 SA_SIGINFO = 0x4
 SA_RESTORER = 0x04000000
@@ -106,11 +108,22 @@ _SAFE = ctypes.CFUNCTYPE(ctypes.c_long, ctypes.c_void_p)
 
 
 def default_action(signo: int) -> None:
-    """Put back signo's default action (with the raw rt_sigaction, which takes every signal) and send
-    it to this thread, which must not block it: the kernel acts on it before this returns."""
+    """Put back signo's default action and send it to this thread, unblocked: the kernel acts on it
+    before this returns. Raw syscalls, which take every signal (glibc refuses 32 and 33)."""
     dfl = _KernelSigaction(0, 0, 0, 0)
     _libc.syscall(_SYS_RT_SIGACTION, signo, ctypes.byref(dfl), None, 8)
+    _sigprocmask(SIG_UNBLOCK, 1 << (signo - 1))
     _libc.syscall(_SYS_TGKILL, os.getpid(), threading.get_native_id(), signo)
+
+
+def block_all_signals() -> None:
+    """Block every signal in the calling thread (32 and 33 too), so the kernel picks another thread."""
+    _sigprocmask(SIG_BLOCK, (1 << NSIG) - 1)
+
+
+def _sigprocmask(how: int, mask: int) -> None:
+    sigset = ctypes.c_uint64(mask)
+    _libc.syscall(_SYS_RT_SIGPROCMASK, how, ctypes.byref(sigset), None, 8)
 
 
 def build_fault_stub() -> bytes:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from aotc.exec.hostsig import block_all_signals
 from aotc.persist.db import CacheDB, Write, warn_stderr
 
 CLONE_FILES = 0x400
@@ -65,7 +65,7 @@ class CacheWorker:
     # -- the thread ----------------------------------------------------------------------------
 
     def _serve(self, directory: Path, started: queue.SimpleQueue) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        block_all_signals()
         try:
             _private_file_table()
             db = CacheDB(directory, warn=self._warnings.append)

@@ -18,8 +18,8 @@ S = signal.Signals
 
 
 def name(signo: int) -> str:
-    """SIGTERM, or SIG37 for a real-time signal."""
-    return signal.Signals(signo).name if signo < signal.SIGRTMIN else f"SIG{int(signo)}"
+    """SIGTERM, or SIG37 for a real-time signal (or one of glibc's, 32 and 33)."""
+    return signal.Signals(signo).name if signo < 32 else f"SIG{int(signo)}"
 
 
 HANDLED = (S.SIGTERM, S.SIGINT, S.SIGHUP, S.SIGQUIT, S.SIGUSR1, S.SIGUSR2, S.SIGALRM, S.SIGCHLD, S.SIGPIPE,
@@ -29,7 +29,7 @@ HANDLED = (S.SIGTERM, S.SIGINT, S.SIGHUP, S.SIGQUIT, S.SIGUSR1, S.SIGUSR2, S.SIG
 
 
 FATAL = (S.SIGTERM, S.SIGINT, S.SIGHUP, S.SIGUSR1, S.SIGUSR2, S.SIGALRM, S.SIGPIPE, S.SIGVTALRM, S.SIGPROF,
-         S.SIGSEGV, S.SIGRTMIN + 1)
+         S.SIGSEGV, 32, 33, S.SIGRTMIN + 1)   # 32 and 33: glibc keeps them for itself, aotc must not
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def drive(argv: list[str], cwd: Path, sends: list[int], group: bool = False,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert b"Traceback" not in err, err.decode(errors="replace")
+    assert err == b"", err.decode(errors="replace")       # aotc adds nothing to the guest's stderr
     return first + out, proc.returncode
 
 
