@@ -11,14 +11,14 @@ from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import CPUState, ExitReason, Helper
 from aotc.guest.memory import PROT_WRITE
 from aotc.linux import GuestKilled
-from aotc.linux.user import LinuxUser
+from aotc.linux.user import PF_PROT, LinuxUser
 
 # si_code values of synchronous faults (Linux's asm-generic/siginfo.h)
 SEGV_MAPERR, SEGV_ACCERR = 1, 2
 FPE_INTDIV = 1
 ILL_ILLOPN = 2
 SI_KERNEL = 0x80
-PF_PROT, PF_INSTR = 1, 0x10      # page-fault error code: a present page, an instruction fetch
+PF_INSTR = 0x10                   # page-fault error code: an instruction fetch
 
 
 
@@ -76,7 +76,6 @@ class CpuLoop:
             handlers[exit_value & 0xFF]()
             if cpu.exit_request:
                 cpu.exit_request = 0
-                self.linux.take_host_signals()
                 self.linux.deliver_pending(cpu)
 
     def _no_code(self) -> None:
