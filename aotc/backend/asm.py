@@ -10,7 +10,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from aotc.backend.encoding import FORMS, AsmError, Form, Mem, Reg, imm_bytes, mem_bytes, rex_bits, signed
+from aotc.backend.encoding import (
+    FORMS,
+    AsmError,
+    Form,
+    Mem,
+    Reg,
+    imm_bytes,
+    mem_bytes,
+    passthrough_bytes,
+    rex_bits,
+    signed,
+)
 
 __all__ = ["Asm", "AsmError", "Label", "Mem", "Reg", "REGS", "CC_NAMES",
            "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
@@ -442,3 +453,37 @@ class Asm(Assembler):
     def nop(self) -> None:
         """One-byte no-op."""
         self._op("nop", 64)
+
+    def fxsave(self, mem: Mem) -> None:
+        """Store the x87/MMX/SSE state (512 bytes, 32-bit format)."""
+        self._op("fxsave", 64, mem)
+
+    def fxrstor(self, mem: Mem) -> None:
+        """Load the x87/MMX/SSE state stored by fxsave."""
+        self._op("fxrstor", 64, mem)
+
+    def ldmxcsr(self, mem: Mem) -> None:
+        """MXCSR = the 32-bit word at mem."""
+        self._op("ldmxcsr", 64, mem)
+
+    def stmxcsr(self, mem: Mem) -> None:
+        """Store MXCSR."""
+        self._op("stmxcsr", 64, mem)
+
+    def fldcw(self, mem: Mem) -> None:
+        """x87 control word = the 16-bit word at mem."""
+        self._op("fldcw", 64, mem)
+
+    def fnstcw(self, mem: Mem) -> None:
+        """Store the x87 control word."""
+        self._op("fnstcw", 64, mem)
+
+    def fninit(self) -> None:
+        """Reset the x87 unit: empty stack, FCW 0x37f, no exception pending."""
+        self._op("fninit", 64)
+
+    def passthrough(self, prefix: bytes, opcode: bytes, reg: int, rm: Reg | Mem | int | None,
+                    imm: bytes = b"") -> None:
+        """An instruction in a form the caller gives (see `encoding.passthrough_bytes`): how the
+        guest's FP/SIMD instructions are re-encoded with host operands."""
+        self._buf += passthrough_bytes(prefix, opcode, reg, rm, imm)

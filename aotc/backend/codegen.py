@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aotc.backend import lower_alu, lower_cc, lower_ctl
+from aotc.backend import lower_alu, lower_cc, lower_ctl, lower_fp
 from aotc.backend.asm import RAX, Asm, Mem
 from aotc.backend.asm import Label as AsmLabel
 from aotc.backend.asm import Reg as HostReg
@@ -17,7 +17,7 @@ from aotc.backend.hostcode import HostCode, TBExit
 from aotc.backend.prologue import SPILL_SLOTS, slot_mem
 from aotc.backend.regalloc import Allocation, Reg, allocate
 from aotc.ir.core import Block, Label, Op, Temp, Value
-from aotc.ir.ops import NO_FALLTHROUGH
+from aotc.ir.ops import KEEPS_FLAGS, NO_FALLTHROUGH
 
 Operand = HostReg | Mem | int
 
@@ -142,17 +142,14 @@ class Ctx:
         touch the host flags, with f dead after it: that consumer finds f still in the host flags."""
         for j in range(self.index + 1, len(self.ops)):
             op = self.ops[j]
-            if op.name in FLAGS_NEUTRAL and f not in op.ins:
+            if op.opdef.flags & KEEPS_FLAGS and f not in op.ins:
                 continue
             return (op.name in ("brcc", "setcc") and op.ins[0] == f
                     and f not in self.alloc.live[j])
         return False
 
 
-# ops whose lowering leaves the host flags alone (they only move data)
-FLAGS_NEUTRAL = frozenset({"insn_start", "ld_state", "st_state", "ld", "st", "mov"})
-
-LOWER = {**lower_alu.LOWER, **lower_cc.LOWER, **lower_ctl.LOWER}
+LOWER = {**lower_alu.LOWER, **lower_cc.LOWER, **lower_ctl.LOWER, **lower_fp.LOWER}
 
 
 def compile_block(block: Block) -> HostCode:

@@ -205,6 +205,11 @@ def _plain(op: bytes, widths: tuple[int, ...] = (64,), rexw: bool = True) -> tup
     return (Form((), "", op, widths=widths, rexw=rexw),)
 
 
+def _fpu_mem(op: bytes, n: int) -> tuple[Form, ...]:
+    """An FPU/SSE state instruction on one memory operand, selected by /digit."""
+    return (_f("m", "M", op, digit=n, widths=(64,), rexw=False),)
+
+
 _ALU_NAMES = ("add", "or", "adc", "sbb", "and", "sub", "xor", "cmp")
 _SHIFT_DIGITS = {"rol": 0, "ror": 1, "rcl": 2, "rcr": 3, "shl": 4, "shr": 5, "sar": 7}
 _UNARY = {"not": (0xF6, 2), "neg": (0xF6, 3), "mul": (0xF6, 4), "imul1": (0xF6, 5), "div": (0xF6, 6),
@@ -266,4 +271,29 @@ FORMS: MappingProxyType[str, tuple[Form, ...]] = MappingProxyType({
     "syscall": _plain(b"\x0f\x05", rexw=False),
     "int3": _plain(b"\xcc", rexw=False),
     "nop": _plain(b"\x90", rexw=False),
+    # the FP/SIMD state at the code-cache boundary (32-bit fxsave format: no REX.W)
+    "fxsave": _fpu_mem(b"\x0f\xae", 0),
+    "fxrstor": _fpu_mem(b"\x0f\xae", 1),
+    "ldmxcsr": _fpu_mem(b"\x0f\xae", 2),
+    "stmxcsr": _fpu_mem(b"\x0f\xae", 3),
+    "fldcw": _fpu_mem(b"\xd9", 5),
+    "fnstcw": _fpu_mem(b"\xd9", 7),
+    "fninit": _plain(b"\xdb\xe3", rexw=False),
 })
+
+
+def passthrough_bytes(prefix: bytes, opcode: bytes, reg: int, rm: Reg | Mem | int | None,
+                      imm: bytes) -> bytes:
+    """An instruction whose form the caller gives: prefix bytes (mandatory ones last, before REX),
+    opcode bytes, ModRM.reg (a register number or /digit), ModRM.rm as a register number or memory
+    (None: no ModRM), immediate bytes. REX carries only what the registers and memory need (never
+    REX.W), so an x87/MMX/SSE instruction keeps its 32-bit meaning."""
+    if rm is None:
+        return prefix + opcode + imm
+    rex = rex_bits(reg, rm)
+    out = bytearray(prefix)
+    if rex:
+        out.append(0x40 | rex)
+    out += opcode
+    out += mem_bytes(reg, rm) if isinstance(rm, Mem) else bytes([modrm(3, reg, rm)])
+    return bytes(out + imm)

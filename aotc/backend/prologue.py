@@ -9,6 +9,13 @@ being loaded and stored around every block: the guest's stack and frame pointers
 block reads (push, pop, call, ret, locals), and eax, the accumulator and return value. More would
 leave the allocator too few registers (measured with tools/bench.py: a fourth gained nothing).
 Python sees them in the CPU state between runs.
+
+The guest's FP/SIMD state is switched the same way: entry keeps the host's MXCSR and x87 control word
+in the CPU state and loads the guest's x87/MMX/SSE registers (fxrstor); the epilogue saves them
+(fxsave), empties the x87 unit (fninit: no guest stack or pending exception reaches C code) and
+puts the host's control words back. So Python and CPython's C code never run with the guest's rounding
+or exception masks, and generated code never with the host's. The xmm registers need no saving for
+the host: the C calling convention leaves them to the caller.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aotc.backend.asm import R12, R13, R14, R15, RBP, RBX, RDI, RSI, RSP, Asm, Mem
-from aotc.guest.cpu import EAX, EBP, ESP, OFF_GUEST_BASE, REG_OFFSETS
+from aotc.guest.cpu import EAX, EBP, ESP, OFF_FPU, OFF_GUEST_BASE, OFF_HOST_FCW, OFF_HOST_MXCSR, REG_OFFSETS
 
 ENV_REG = R14
 GUEST_BASE_REG = R15
@@ -27,6 +34,9 @@ SPILL_SLOTS = 256
 FRAME_SIZE = SPILL_SLOTS * SLOT_SIZE + 8
 # CPU-state offset -> the callee-saved host register that holds it while generated code runs
 PINNED = {REG_OFFSETS[ESP]: R12, REG_OFFSETS[EBP]: R13, REG_OFFSETS[EAX]: RBX}
+GUEST_FPU = Mem(ENV_REG, disp=OFF_FPU)
+HOST_MXCSR = Mem(ENV_REG, disp=OFF_HOST_MXCSR)
+HOST_FCW = Mem(ENV_REG, disp=OFF_HOST_FCW)
 
 
 @dataclass(frozen=True)
@@ -53,11 +63,18 @@ def build_prologue() -> Prologue:
     a.mov(64, GUEST_BASE_REG, Mem(ENV_REG, disp=OFF_GUEST_BASE))
     for off, reg in PINNED.items():
         a.mov(32, reg, Mem(ENV_REG, disp=off))
+    a.stmxcsr(HOST_MXCSR)
+    a.fnstcw(HOST_FCW)
+    a.fxrstor(GUEST_FPU)
     a.sub(64, RSP, FRAME_SIZE)
     a.jmp(RSI)
     epilogue = a.pos
     for off, reg in PINNED.items():
         a.mov(32, Mem(ENV_REG, disp=off), reg)
+    a.fxsave(GUEST_FPU)
+    a.fninit()
+    a.fldcw(HOST_FCW)
+    a.ldmxcsr(HOST_MXCSR)
     a.add(64, RSP, FRAME_SIZE)
     for r in reversed(SAVED_REGS):
         a.pop(r)

@@ -123,8 +123,8 @@ class CpuLoop:
             engine.log.write(f"fault: signal {cpu.fault_signo} at guest 0x{cpu.eip:08x} "
                              f"(address {cpu.fault_addr:#x})\n")
         signo = cpu.fault_signo
-        if signo == signal.SIGFPE:
-            self.linux.fault(cpu, signo, FPE_INTDIV, cpu.eip)
+        if signo == signal.SIGFPE:   # #DE (FPE_INTDIV), or an unmasked x87/SSE exception (FPE_FLT*)
+            self.linux.fault(cpu, signo, cpu.fault_code or FPE_INTDIV, cpu.eip)
             return
         address = (cpu.fault_addr - cpu.guest_base) & 0xFFFFFFFF
         prot = self.linux.mem.prot_at(address)

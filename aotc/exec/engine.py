@@ -23,7 +23,7 @@ from aotc.exec.debuglog import DebugLog
 from aotc.exec.hostsig import FAULT_SIGNALS, HostSignals
 from aotc.exec.stats import Stats
 from aotc.exec.tb import TBRecord, TranslationBlock
-from aotc.guest.cpu import CPUState
+from aotc.guest.cpu import FPU_ALIGN, CPUState
 
 _ENTER = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -132,6 +132,8 @@ class Engine:
 
     def attach(self, cpu: CPUState) -> None:
         """Point the CPU state at our epilogue and jump cache, and host signals at its exit_request."""
+        if ctypes.addressof(cpu.fpu) % FPU_ALIGN:
+            raise RuntimeError("the CPU state's fxsave area is not 16-byte aligned")
         cpu.epilogue = self.epilogue
         cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
         self.host_signals.attach(cpu, self.jmp_cache)

@@ -37,6 +37,7 @@ from aotc.guest.cpu import (
     OFF_EPILOGUE,
     OFF_EXIT_REQUEST,
     OFF_FAULT_ADDR,
+    OFF_FAULT_CODE,
     OFF_FAULT_ERR,
     OFF_FAULT_RIP,
     OFF_FAULT_SIGNO,
@@ -192,6 +193,8 @@ def build_handler(ctrl: int) -> bytes:
     a.mov(64, Mem(R9, disp=OFF_FAULT_ADDR), R10)
     a.mov(64, R10, Mem(RDX, disp=_UC_ERR))
     a.mov(32, Mem(R9, disp=OFF_FAULT_ERR), R10)
+    a.mov(32, R10, Mem(RSI, disp=_SI_CODE))
+    a.mov(32, Mem(R9, disp=OFF_FAULT_CODE), R10)
     a.mov(64, R10, Mem(RCX, disp=_off("fault_stub")))
     a.mov(64, Mem(RDX, disp=_UC_RIP), R10)
     a.ret()

@@ -1,5 +1,5 @@
-"""Flags and machine instructions: pushf/popf, lahf/sahf, cld/std/clc/stc/cmc, cpuid (a fixed CPU model
-computed in IR), rdtsc, the nop forms, and ud0/ud1/ud2 (SIGILL).
+"""Flags and machine instructions: pushf/popf, lahf/sahf, cld/std/clc/stc/cmc, cpuid (the model of
+`aotc.guest.cpumodel`, computed in IR), rdtsc, the nop forms, and ud0/ud1/ud2 (SIGILL).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aotc.frontend.context import COND, DisasContext, Invalid
 from aotc.frontend.operands import read_reg, write_reg
 from aotc.frontend.stack import pop, push
 from aotc.guest.cpu import EAX, EBX, ECX, EDX, OFF_DF, OFF_EFLAGS_MISC
+from aotc.guest.cpumodel import CPUID_LEAVES, CPUID_MAX_BASIC
 from aotc.ir.core import Value
 
 ARITH_FLAGS = 0x8D5          # CF PF AF ZF SF OF
@@ -21,18 +22,10 @@ EFLAGS_FIXED = 0x202         # IF and the always-one bit 1
 EFLAGS_MISC_KEPT = (1 << 18) | (1 << 21)   # AC and ID: popf keeps them so that the cpuid probe works
 CF = 1
 
-# cpuid model: leaf -> (eax, ebx, ecx, edx). Leaves not listed answer like the highest basic leaf (as
-# Intel does). We advertise only what we translate: TSC (edx bit 4), CX8 (8), CMOV (15).
-CPUID_MAX_BASIC = 1
-CPUID_LEAVES = MappingProxyType({
-    0: (CPUID_MAX_BASIC, 0x756E6547, 0x6C65746E, 0x49656E69),       # "Genu" "ntel" "ineI"
-    1: (0x000006FB, 0x00010800, 0, (1 << 4) | (1 << 8) | (1 << 15)),  # family 6 model 15, clflush 64
-    0x80000000: (0x80000000, 0, 0, 0),
-})
 
 
 def gen_nop(ctx: DisasContext) -> None:
-    """nop, nop r/m, pause, endbr32, prefetch hints, fences: nothing (operands are not evaluated)."""
+    """nop, nop r/m, pause, endbr32, prefetch hints: nothing (operands are not evaluated)."""
 
 
 def gen_invalid(ctx: DisasContext) -> None:
@@ -123,8 +116,8 @@ def gen_rdtsc(ctx: DisasContext) -> None:
     ctx.st_reg(EDX, hi)
 
 
-NOPS = ("nop", "pause", "endbr32", "prefetchnta", "prefetcht0", "prefetcht1", "prefetcht2", "prefetchw",
-        "lfence", "mfence", "sfence")  # hints and fences: nothing to do for one guest thread
+# hints: nothing to do (the fences run on the host, see gen_simd)
+NOPS = ("nop", "pause", "endbr32", "prefetchnta", "prefetcht0", "prefetcht1", "prefetcht2", "prefetchw")
 
 HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType({
     **dict.fromkeys(NOPS, gen_nop),

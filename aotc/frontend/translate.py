@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from capstone import CS_ARCH_X86, CS_MODE_32, Cs, CsInsn
 
-from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_string
+from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_simd, gen_string, gen_x87
 from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
 from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import OFF_CC, ExitReason
@@ -64,7 +64,13 @@ def _decode(md: Cs, fetch: Callable[[int, int], bytes], pc: int) -> tuple[CsInsn
 
 def _lower(b: Builder, insn: CsInsn) -> DisasContext:
     """Emit the IR of one instruction; raise Invalid or Unsupported (leaving the block as it was)."""
-    handler = DISPATCH.get(insn.insn_name())
+    code = bytes(insn.bytes)
+    if gen_simd.is_simd(code):      # by opcode: capstone names SSE2's movsd and cmpsd as the string ones
+        handler = gen_simd.gen_simd
+    elif gen_x87.is_x87(code):
+        handler = gen_x87.gen_x87
+    else:
+        handler = DISPATCH.get(insn.insn_name())
     if handler is None:
         raise Unsupported(insn.insn_name())
     ctx = DisasContext(b, insn, insn.address, (insn.address + insn.size) & MASK32)

@@ -39,12 +39,20 @@ class Helper(enum.IntEnum):
     LOAD_SEG = 1      # seg_sel[arg] was just written: set seg_base[arg] from the guest's TLS descriptors
 
 
+FCW_INIT = 0x037F             # x87: all exceptions masked, extended precision, round to nearest (finit)
+MXCSR_INIT = 0x1F80           # SSE: all exceptions masked, round to nearest, no FTZ/DAZ
+
+
 class CPUState(ctypes.Structure):
     """Guest registers and the fields generated code and the dispatcher share.
 
     `cc` is the guest's arithmetic flags in the backend's own encoding (see `aotc.backend.flags`);
     `exit_request` non-zero makes the next TB entered leave at once (QEMU's exit_request): the host
     signal handler sets it so that a signal reaches Python even from code that never exits;
+    `fault_code` is the si_code the host kernel gave a fault (FPE_FLTDIV...); `fpu` is the guest's x87,
+    MMX and SSE state in fxsave layout (see `aotc.guest.fpstate`) whenever Python runs, the initial
+    state (FCW_INIT, MXCSR_INIT, nothing else) in a new CPUState, and
+    `host_mxcsr`/`host_fcw` are the host's own control words, kept there while generated code runs;
     `df` is the direction flag (0 or 1); `eflags_misc` keeps the other EFLAGS bits a guest may set with
     popf (AC, ID) so that pushf gives them back.
     """
@@ -61,7 +69,7 @@ class CPUState(ctypes.Structure):
         ("exit_request", ctypes.c_uint32),
         ("fault_signo", ctypes.c_uint32),
         ("fault_err", ctypes.c_uint32),
-        ("fault_pad", ctypes.c_uint32),
+        ("fault_code", ctypes.c_uint32),
         ("fault_addr", ctypes.c_uint64),
         ("fault_rip", ctypes.c_uint64),
         ("guest_base", ctypes.c_uint64),
@@ -69,7 +77,15 @@ class CPUState(ctypes.Structure):
         ("exit_site", ctypes.c_uint64),
         ("jmp_cache", ctypes.c_uint64),
         ("scratch", ctypes.c_uint64 * 8),
+        ("host_mxcsr", ctypes.c_uint32),
+        ("host_fcw", ctypes.c_uint32),
+        ("fpu", ctypes.c_uint8 * 512),
     ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fpu[0:2] = FCW_INIT.to_bytes(2, "little")
+        self.fpu[24:28] = MXCSR_INIT.to_bytes(4, "little")
 
 
 def _offset(name: str) -> int:
@@ -87,6 +103,7 @@ OFF_HELPER = _offset("helper")
 OFF_EXIT_REQUEST = _offset("exit_request")
 OFF_FAULT_SIGNO = _offset("fault_signo")
 OFF_FAULT_ERR = _offset("fault_err")
+OFF_FAULT_CODE = _offset("fault_code")
 OFF_FAULT_ADDR = _offset("fault_addr")
 OFF_FAULT_RIP = _offset("fault_rip")
 OFF_GUEST_BASE = _offset("guest_base")
@@ -94,3 +111,8 @@ OFF_EPILOGUE = _offset("epilogue")
 OFF_EXIT_SITE = _offset("exit_site")
 OFF_JMP_CACHE = _offset("jmp_cache")
 OFF_SCRATCH = _offset("scratch")
+OFF_HOST_MXCSR = _offset("host_mxcsr")
+OFF_HOST_FCW = _offset("host_fcw")
+OFF_FPU = _offset("fpu")
+FPU_ALIGN = 16          # fxsave/fxrstor need a 16-byte aligned area: CPUState buffers are 16-aligned
+assert OFF_FPU % FPU_ALIGN == 0, "the fxsave area must sit at a 16-byte aligned offset"

@@ -13,6 +13,14 @@ named `fi` is the flags value before the op: the result keeps from it what x86 k
 zero shift count keeps everything, and the flags x86 calls undefined after mul/imul/div are whatever the
 host CPU makes of them, which may depend on the flags before). Where `fi` is `None` the op promises not
 to need it (a shift by a constant non-zero count).
+
+FP/SIMD ops (`fp*`) carry one guest FP/SIMD instruction (`insn`, an `aotc.ir.fpinsn.FpInsn`) that the
+host runs as it is: its x87, MMX and SSE registers are the host's own while generated code runs, so the
+op's effect on them is hidden state, kept in order by SIDE_EFFECTS. What the IR sees are its
+other operands: `addr` is the guest address of its memory operand (None for a register form), `a` a
+general register it reads, `d` one it writes, `f`/`fi` the flags it writes (fcomi, comiss) or reads
+(fcmov). Every one may fault (a page fault, or an unmasked FP exception), and none needs the flags
+unless it says so.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ SIDE_EFFECTS = 1   # must not be removed even if its outputs are dead (stores, e
 BB_END = 2         # ends a basic block (branches, labels, TB exits)
 CAN_FAULT = 4      # may raise a guest fault: guest state in the CPU struct must be exact before it
 NO_FALLTHROUGH = 8  # control never reaches the next op (br, goto_tb, exit_tb)
+KEEPS_FLAGS = 16    # the backend's lowering leaves the host flags alone (it only moves data)
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ def _defs() -> list[OpDef]:
                        tuple(optional.split())))
 
     # move
-    op("mov", "d", "a")
+    op("mov", "d", "a", flags=KEEPS_FLAGS)
     # arithmetic and logic, 32-bit, no flags; shift and rotate counts are taken mod 32
     for name in ("add", "sub", "mul", "and", "or", "xor", "shl", "shr", "sar", "rotl", "rotr"):
         op(name, "d", "a b")
@@ -56,11 +65,11 @@ def _defs() -> list[OpDef]:
     op("movcond", "d", "c1 c2 v1 v2", "cond")    # d = v1 if (c1 cond c2) else v2
     op("deposit", "d", "a b", "pos len")         # d = a with bits [pos, pos+len) taken from b's low bits
     # guest memory (qemu_ld / qemu_st): size 1, 2 or 4 bytes; ld zero-extends unless signed=1
-    op("ld", "d", "addr", "size signed", SIDE_EFFECTS | CAN_FAULT)
-    op("st", "", "v addr", "size", SIDE_EFFECTS | CAN_FAULT)
+    op("ld", "d", "addr", "size signed", SIDE_EFFECTS | CAN_FAULT | KEEPS_FLAGS)
+    op("st", "", "v addr", "size", SIDE_EFFECTS | CAN_FAULT | KEEPS_FLAGS)
     # CPU state (globals): 32-bit fields at a byte offset in CPUState
-    op("ld_state", "d", "", "off")
-    op("st_state", "", "v", "off", SIDE_EFFECTS)
+    op("ld_state", "d", "", "off", KEEPS_FLAGS)
+    op("st_state", "", "v", "off", SIDE_EFFECTS | KEEPS_FLAGS)
     # condition codes
     for name in ("add_cc", "sub_cc", "and_cc", "or_cc", "xor_cc"):
         op(name, "d f", "a b", "w")
@@ -91,8 +100,15 @@ def _defs() -> list[OpDef]:
     for name in ("divu", "divs"):
         op(name, "q r f", "hi lo d fi", "w", SIDE_EFFECTS | CAN_FAULT)
     op("rdtsc", "lo hi", "", "", SIDE_EFFECTS)
+    # FP/SIMD instructions run by the host (see above)
+    fp = SIDE_EFFECTS | CAN_FAULT
+    op("fp", "", "addr", "insn", fp | KEEPS_FLAGS, optional="addr")
+    op("fp_in", "", "a addr", "insn", fp | KEEPS_FLAGS, optional="addr")
+    op("fp_out", "d", "addr", "insn", fp | KEEPS_FLAGS, optional="addr")
+    op("fp_cc", "f", "addr", "insn", fp, optional="addr")
+    op("fp_fi", "", "fi", "insn", fp)
     # control
-    op("insn_start", "", "", "pc", SIDE_EFFECTS)
+    op("insn_start", "", "", "pc", SIDE_EFFECTS | KEEPS_FLAGS)
     op("label", "", "", "label", SIDE_EFFECTS | BB_END)
     op("br", "", "", "label", SIDE_EFFECTS | BB_END | NO_FALLTHROUGH)
     op("brcond", "", "a b", "cond label", SIDE_EFFECTS | BB_END)

@@ -11,6 +11,7 @@ import os
 import struct
 from dataclasses import dataclass
 
+from aotc.guest.cpumodel import HWCAP
 from aotc.guest.memory import PROT_READ, PROT_WRITE, GuestMemory
 
 STACK_TOP = 0xFFFDD000
@@ -36,7 +37,6 @@ AT_SECURE = 23
 AT_RANDOM = 25
 AT_EXECFN = 31
 
-HWCAP = (1 << 4) | (1 << 8) | (1 << 15)   # TSC | CX8 | CMOV: the CPU model aotc advertises
 ELF32_PHENT = 32
 
 

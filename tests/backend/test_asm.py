@@ -283,10 +283,18 @@ def misc_cases() -> Iterator[Case]:
     yield call("add", 32, 1, 2), "add ecx, 2"  # plain ints: a register where only a register fits
 
 
+def fpu_state_cases() -> Iterator[Case]:
+    sizes = {"fxsave": None, "fxrstor": None, "ldmxcsr": 32, "stmxcsr": 32, "fldcw": 16, "fnstcw": 16}
+    for method, w in sizes.items():
+        for m in MEMS:
+            yield call(method, m), f"{method} {mem_text(m, w)}"
+    yield call("fninit"), "fninit"
+
+
 FAMILIES: dict[str, list[Case]] = {
     gen.__name__: list(gen())
     for gen in (alu_cases, flag_test_cases, mov_cases, extend_cases, lea_xchg_cases, unary_cases,
-                imul_cases, shift_cases, bit_cases, cond_cases, misc_cases)
+                imul_cases, shift_cases, bit_cases, cond_cases, misc_cases, fpu_state_cases)
 }
 
 

@@ -94,9 +94,13 @@ def test_page_boundary_insn_may_cross_but_not_start_on_next_page():
 @pytest.mark.parametrize("src,reason", [
     ("ud2", ExitReason.SIGILL),
     (".byte 0xfe, 0xff", ExitReason.SIGILL),
-    ("fld1", ExitReason.UNSUPPORTED),
-    ("movaps xmm0, xmm1", ExitReason.UNSUPPORTED),
-    ("movq mm0, mm1", ExitReason.UNSUPPORTED),
+    ("pminsd xmm0, xmm1", ExitReason.UNSUPPORTED),       # SSE4.1: not offered, not translated
+    ("crc32 eax, ebx", ExitReason.UNSUPPORTED),          # SSE4.2
+    ("vaddps xmm0, xmm1, xmm2", ExitReason.UNSUPPORTED),  # AVX
+    (".byte 0xf0, 0x0f, 0x58, 0xc1", ExitReason.SIGILL),  # lock addps: #UD
+    (".byte 0x0f, 0x71, 0xc0, 1", ExitReason.SIGILL),     # no shift in 0f 71 /0
+    (".byte 0x0f, 0xd7, 0x00", ExitReason.SIGILL),        # pmovmskb takes registers only
+    (".byte 0x0f, 0x13, 0xc1", ExitReason.SIGILL),        # movlps stores to memory only
 ])
 def test_first_insn_invalid_or_unsupported(src, reason):
     tb = tb_of(src)
@@ -106,7 +110,7 @@ def test_first_insn_invalid_or_unsupported(src, reason):
     assert tb.ninsns == 1 and tb.size >= 1
 
 
-@pytest.mark.parametrize("bad", ["ud2", "fld1", ".byte 0xfe, 0xff", "movaps xmm0, xmm1"])
+@pytest.mark.parametrize("bad", ["ud2", "pminsd xmm0, xmm1", ".byte 0xfe, 0xff", ".byte 0x0f, 0x13, 0xc1"])
 def test_later_bad_insn_ends_tb_before_it(bad):
     tb = tb_of("mov eax, 1\nmov ebx, 2\n" + bad)
     assert tb.ninsns == 2 and tb.size == 10

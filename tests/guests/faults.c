@@ -38,10 +38,11 @@ int main(int argc, char **argv) {
         abort();
     } else if (!strcmp(mode, "int3")) {
         __asm__ volatile("int3");
-    } else if (!strcmp(mode, "fldpi")) {
-        unsigned short cw;
-        __asm__ volatile("fldpi\n\tfnstcw %0\n\tfstp %%st(0)" : "=m"(cw));
-        printf("fpu control word %04x\n", cw);
+    } else if (!strcmp(mode, "sse41")) {
+        unsigned int lo = 0;
+        /* pminsd is SSE4.1: this CPU runs it, aotc neither offers it in cpuid nor translates it */
+        __asm__ volatile("pxor %%xmm0, %%xmm0\n\tpminsd %%xmm0, %%xmm0\n\tmovd %%xmm0, %0" : "=r"(lo));
+        printf("pminsd gave %u\n", lo);
         return 0;
     }
     printf("no fault for %s\n", mode);
