@@ -126,6 +126,9 @@ class CpuLoop:
         if signo == signal.SIGFPE:   # #DE (FPE_INTDIV), or an unmasked x87/SSE exception (FPE_FLT*)
             self.linux.fault(cpu, signo, cpu.fault_code or FPE_INTDIV, cpu.eip)
             return
+        if signo == signal.SIGILL:   # an FP/SIMD encoding the CPU rejects, passed through as it is
+            self.linux.fault(cpu, signo, cpu.fault_code or ILL_ILLOPN, cpu.eip)
+            return
         address = (cpu.fault_addr - cpu.guest_base) & 0xFFFFFFFF
         prot = self.linux.mem.prot_at(address)
         if prot != -1 and prot & PROT_WRITE and engine.holds_code(address >> 12):

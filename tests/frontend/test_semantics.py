@@ -168,7 +168,8 @@ def test_cpuid_fixed_leaves(leaf, out):
 def test_cpuid_leaf1_features_and_high_leaves(leaf):
     r = Run("cpuid\nret", {"eax": leaf, "esp": 0x1000}, STACK)
     # edx: fpu tsc cx8 cmov mmx fxsr sse sse2; ecx: sse3 (pni) ssse3 — what aotc translates, no more
-    assert r["edx"] == (1 << 0) | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26)
+    assert r["edx"] == (1 << 0) | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 23) | (1 << 24) | (1 << 25) | (
+        1 << 26)
     assert r["ecx"] == (1 << 0) | (1 << 9)
     assert (r["eax"] >> 8) & 0xF == 6
 

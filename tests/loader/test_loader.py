@@ -93,7 +93,7 @@ def test_stack_layout(guest: Path, native_auxv: dict[int, int]) -> None:
     for key in (3, 4, 5, 6, 7, 9, 11, 12, 13, 14, 17, 23):
         assert aux[key] == native_auxv[key], f"AT_{AT_NAMES[key]}"
     # fpu tsc cx8 cmov mmx fxsr sse sse2: leaf 1 edx of the cpuid aotc shows
-    assert aux[16] == (1 << 0) | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26)
+    assert aux[16] == sum(1 << bit for bit in (0, 4, 8, 15, 23, 24, 25, 26))
     assert aux[8] == 0
     assert mem.read_cstring(aux[15]) == b"i686"
     assert mem.read_cstring(aux[31]) == str(guest).encode()
