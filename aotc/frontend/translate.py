@@ -5,7 +5,7 @@ control transfer, a page change, max_insns, or an instruction that cannot be tra
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -15,7 +15,8 @@ from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen
 from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
 from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import OFF_CC, ExitReason
-from aotc.ir.core import Block, Builder
+from aotc.ir.core import Block, Builder, Op
+from aotc.ir.flags_at_exit import mark_dead_at_exit
 
 MAX_INSN_LEN = 15
 PAGE_MASK = ~0xFFF
@@ -132,43 +133,28 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
             b.goto_tb(slot=0, pc=cur)
             break
     size = (cur - pc) & MASK32
-    if _flags_dead_at_exits(md, fetch, block, range(pc >> 12, ((pc + max(size, 1) - 1) >> 12) + 1)):
-        block.dead_at_exit = frozenset({OFF_CC})
+    pages = range(pc >> 12, ((pc + max(size, 1) - 1) >> 12) + 1)
+    mark_dead_at_exit(block, OFF_CC, functools.partial(_lookahead, md, fetch, pages))
     return TranslatedBlock(block, pc, size, len(insns), insns)
 
 
 FLAGS_LOOKAHEAD = 6
 
 
-def _flags_dead_at_exits(md: Cs, fetch: Callable[[int, int], bytes], block: Block, pages: range) -> bool:
-    """Whether the flags are dead when the block leaves: every exit is a direct jump, and at each
-    target the guest overwrites the flags before reading them, within a few instructions that lie in
-    the block's own pages (so rewriting them also drops this block's code)."""
-    targets = set()
-    for op in block.ops:
-        if op.name in ("exit_tb", "lookup_and_goto_ptr"):
-            return False
-        if op.name == "goto_tb":
-            targets.add(op.args["pc"])
-    return bool(targets) and all(_overwrites_flags_first(md, fetch, t, pages) for t in targets)
-
-
-def _overwrites_flags_first(md: Cs, fetch: Callable[[int, int], bytes], pc: int, pages: range) -> bool:
-    """Whether the code at pc stores the flags before it loads them (judged on its own IR)."""
+def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, pc: int) -> Iterator[list[Op]]:
+    """The IR of the first FLAGS_LOOKAHEAD instructions at pc, one list per instruction, as long as they
+    lie in the block's own pages (so rewriting them also drops this block's code) and translate."""
     scratch = Builder(Block(pc))
     for _ in range(FLAGS_LOOKAHEAD):
         insn, _code, truncated = _decode(md, fetch, pc)
         if insn is None or truncated or pc >> 12 not in pages or (pc + insn.size - 1) >> 12 not in pages:
-            return False
+            return
         mark = len(scratch.block.ops)
         try:
             ctx = _lower(scratch, insn)
         except (Invalid, Unsupported):
-            return False
-        for op in scratch.block.ops[mark:]:
-            if op.name in ("ld_state", "st_state") and op.args["off"] == OFF_CC:
-                return op.name == "st_state"
+            return
+        yield scratch.block.ops[mark:]
         if ctx.ended:
-            return False
+            return
         pc = (pc + insn.size) & MASK32
-    return False
