@@ -124,10 +124,13 @@ class CpuLoop:
                              f"(address {cpu.fault_addr:#x})\n")
         signo = cpu.fault_signo
         if signo == signal.SIGFPE:   # #DE (FPE_INTDIV), or an unmasked x87/SSE exception (FPE_FLT*)
-            self.linux.fault(cpu, signo, cpu.fault_code or FPE_INTDIV, cpu.eip)
+            self.linux.fault(cpu, signo, cpu.fault_code or FPE_INTDIV, cpu.eip, trapno=cpu.fault_trapno)
             return
         if signo == signal.SIGILL:   # an FP/SIMD encoding the CPU rejects, passed through as it is
             self.linux.fault(cpu, signo, cpu.fault_code or ILL_ILLOPN, cpu.eip)
+            return
+        if cpu.fault_code == SI_KERNEL:   # #GP: a misaligned movaps, reserved MXCSR bits in ldmxcsr
+            self.linux.fault(cpu, signo, SI_KERNEL, 0)
             return
         address = (cpu.fault_addr - cpu.guest_base) & 0xFFFFFFFF
         prot = self.linux.mem.prot_at(address)

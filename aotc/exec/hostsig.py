@@ -41,6 +41,7 @@ from aotc.guest.cpu import (
     OFF_FAULT_ERR,
     OFF_FAULT_RIP,
     OFF_FAULT_SIGNO,
+    OFF_FAULT_TRAPNO,
     CPUState,
     ExitReason,
 )
@@ -56,6 +57,7 @@ _UC_GREGS = 40
 _UC_R14 = _UC_GREGS + 8 * 6
 _UC_RIP = _UC_GREGS + 8 * 16
 _UC_ERR = _UC_GREGS + 8 * 19
+_UC_TRAPNO = _UC_GREGS + 8 * 20
 _SI_CODE = 8
 _SI_ADDR = 16
 
@@ -195,6 +197,8 @@ def build_handler(ctrl: int) -> bytes:
     a.mov(32, Mem(R9, disp=OFF_FAULT_ERR), R10)
     a.mov(32, R10, Mem(RSI, disp=_SI_CODE))
     a.mov(32, Mem(R9, disp=OFF_FAULT_CODE), R10)
+    a.mov(64, R10, Mem(RDX, disp=_UC_TRAPNO))
+    a.mov(32, Mem(R9, disp=OFF_FAULT_TRAPNO), R10)
     a.mov(64, R10, Mem(RCX, disp=_off("fault_stub")))
     a.mov(64, Mem(RDX, disp=_UC_RIP), R10)
     a.ret()

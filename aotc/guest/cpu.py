@@ -49,7 +49,8 @@ class CPUState(ctypes.Structure):
     `cc` is the guest's arithmetic flags in the backend's own encoding (see `aotc.backend.flags`);
     `exit_request` non-zero makes the next TB entered leave at once (QEMU's exit_request): the host
     signal handler sets it so that a signal reaches Python even from code that never exits;
-    `fault_code` is the si_code the host kernel gave a fault (FPE_FLTDIV...); `fpu` is the guest's x87,
+    `fault_code` is the si_code the host kernel gave a fault (FPE_FLTDIV...) and `fault_trapno` the
+    CPU's exception number (13 #GP, 16 #MF, 19 #XM...); `fpu` is the guest's x87,
     MMX and SSE state in fxsave layout (see `aotc.guest.fpstate`) whenever Python runs, the initial
     state (FCW_INIT, MXCSR_INIT, nothing else) in a new CPUState, and
     `host_mxcsr`/`host_fcw` are the host's own control words, kept there while generated code runs;
@@ -70,6 +71,7 @@ class CPUState(ctypes.Structure):
         ("fault_signo", ctypes.c_uint32),
         ("fault_err", ctypes.c_uint32),
         ("fault_code", ctypes.c_uint32),
+        ("fault_trapno", ctypes.c_uint32),
         ("fault_addr", ctypes.c_uint64),
         ("fault_rip", ctypes.c_uint64),
         ("guest_base", ctypes.c_uint64),
@@ -104,6 +106,7 @@ OFF_EXIT_REQUEST = _offset("exit_request")
 OFF_FAULT_SIGNO = _offset("fault_signo")
 OFF_FAULT_ERR = _offset("fault_err")
 OFF_FAULT_CODE = _offset("fault_code")
+OFF_FAULT_TRAPNO = _offset("fault_trapno")
 OFF_FAULT_ADDR = _offset("fault_addr")
 OFF_FAULT_RIP = _offset("fault_rip")
 OFF_GUEST_BASE = _offset("guest_base")

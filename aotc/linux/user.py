@@ -171,16 +171,18 @@ class LinuxUser:
             cpu.eip = (cpu.eip - 2) & 0xFFFFFFFF
             cpu.regs[EAX] = nr
 
-    def fault(self, cpu: CPUState, signo: int, code: int, addr: int, err: int | None = None) -> None:
+    def fault(self, cpu: CPUState, signo: int, code: int, addr: int, err: int | None = None,
+              trapno: int | None = None) -> None:
         """A synchronous fault at cpu.eip: enter the guest's handler, or GuestKilled(signo). `err` is
-        a page fault's error code as the CPU made it (present, write and fetch bits)."""
+        a page fault's error code as the CPU made it (present, write and fetch bits); `trapno` the
+        CPU's exception number where it tells more than the signal (SIGFPE: #DE, #MF or #XM)."""
         act = self.signals.handler_for_fault(signo)
         if signo == SIGSEGV and code in (SEGV_MAPERR, SEGV_ACCERR):
             if err is None:
                 err = PF_PROT if code == SEGV_ACCERR else 0
             trap = Trap(14, PF_USER | (err & PF_BITS), addr, fault=True)
         else:
-            trapno = FAULT_TRAPNO.get(signo, 13)
+            trapno = FAULT_TRAPNO.get(signo, 13) if trapno is None else trapno
             trap = Trap(trapno, fault=trapno != TRAP_BREAKPOINT)
         self._deliver(cpu, SigInfo(signo, code, (addr,)), act, trap)
 
