@@ -10,7 +10,7 @@ VU (registers only), VE (general register or memory source: cvtsi2sd, movd, pins
 register or memory destination: movd), GW / GU (general register destination: cvttsd2si / pmovmskb,
 pextrw), MG (memory destination, general register source: movnti), CC (compare into the flags: comiss),
 SH (shift by immediate, registers only, /digit chooses), MK (maskmov: registers, implicit [edi]),
-AE (fxsave fxrstor ldmxcsr stmxcsr on memory, fences on registers), Z (no ModRM: emms).
+AE (fxsave fxrstor ldmxcsr stmxcsr clflush on memory, fences on registers), Z (no ModRM: emms).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ SHAPES = MappingProxyType(_parse_table(_TABLE))
 SHIFT_DIGITS = MappingProxyType({(0, 0x71): {2, 4, 6}, (0, 0x72): {2, 4, 6}, (0, 0x73): {2, 6},
                                  (P.OPSIZE, 0x71): {2, 4, 6}, (P.OPSIZE, 0x72): {2, 4, 6},
                                  (P.OPSIZE, 0x73): {2, 3, 6, 7}})
-AE_MEMORY = {0, 1, 2, 3}             # fxsave, fxrstor, ldmxcsr, stmxcsr
+AE_MEMORY = {0, 1, 2, 3, 7}          # fxsave, fxrstor, ldmxcsr, stmxcsr, clflush
 AE_FENCES = {5, 6, 7}                # lfence, mfence, sfence
 MEMORY_ONLY, REGISTERS_ONLY = {"VM", "MV", "MG"}, {"VU", "GU", "SH", "MK"}
 

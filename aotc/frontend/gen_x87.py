@@ -8,6 +8,8 @@ chooses the 16-bit environment format of fldenv/fnstenv/frstor/fnsave.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from capstone import x86_const as X
 
 from aotc.frontend import passthrough as P
@@ -40,6 +42,41 @@ def gen_x87(ctx: DisasContext) -> None:
         P.emit(ctx, enc, keep=keep, flags_in=True)
     else:
         P.emit(ctx, enc, keep=keep)
+
+
+# register forms the CPU runs but capstone does not decode: aliases of documented instructions
+ALIASES = {(0xDC, 2): "fcom2", (0xDC, 3): "fcomp3", (0xDD, 1): "fxch4", (0xDE, 2): "fcomp5",
+           (0xDF, 1): "fxch7", (0xDF, 2): "fstp8", (0xDF, 3): "fstp9"}
+
+
+@dataclass(frozen=True)
+class RawInsn:
+    """The part of a capstone instruction the translator reads, for an x87 register form capstone does
+    not decode: its address, bytes and a name for the logs; no memory operand."""
+
+    address: int
+    bytes: bytes
+    mnemonic: str
+    op_str: str = ""
+    operands: tuple = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.bytes)
+
+    def insn_name(self) -> str:
+        return self.mnemonic
+
+
+def undecoded_register_form(code: bytes, pc: int) -> RawInsn | None:
+    """An x87 register-form encoding (D8..DF, ModRM mod 3) capstone rejects, as a RawInsn: the CPU
+    runs every one (the undocumented aliases) or raises #UD itself, so it passes through."""
+    body = code.lstrip(bytes(P.LEGACY))
+    start = len(code) - len(body)
+    if len(body) < 2 or body[0] not in X87_OPCODES or body[1] < 0xC0:
+        return None
+    name = ALIASES.get((body[0], (body[1] >> 3) & 7), f"x87 {body[0]:02x} {body[1]:02x}")
+    return RawInsn(pc, code[:start + 2], name, f"st({body[1] & 7})")
 
 
 def is_x87(code: bytes) -> bool:

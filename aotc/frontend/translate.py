@@ -58,6 +58,8 @@ def _decode(md: Cs, fetch: Callable[[int, int], bytes], pc: int) -> tuple[CsInsn
     code = fetch(pc, MAX_INSN_LEN)
     insn = next(md.disasm(code, pc, 1), None) if code else None
     truncated = not code
+    if insn is None and code:
+        insn = gen_x87.undecoded_register_form(code, pc)
     if insn is None and code and len(code) < MAX_INSN_LEN:
         truncated = next(md.disasm(code.ljust(MAX_INSN_LEN, b"\0"), pc, 1), None) is not None
     return insn, code, truncated

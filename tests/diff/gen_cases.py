@@ -8,6 +8,7 @@ Run the program natively and under aotc and compare the records: `compare_output
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import struct
 import subprocess
@@ -669,16 +670,20 @@ def build(seed: int, count: int, out_dir: Path) -> tuple[Path, list[Case]]:
     """Generate, assemble and link the program for `seed`; return the binary and its cases."""
     cases = generate(seed, count)
     out_dir.mkdir(parents=True, exist_ok=True)
-    source = out_dir / f"diff-{seed}-{count}.s"
+    # built under names of this process's own and renamed into place: test workers build the same seeds
+    private = f"diff-{seed}-{count}.{os.getpid()}"
+    source = out_dir / f"{private}.s"
     binary = out_dir / f"diff-{seed}-{count}"
     source.write_text(program_text(cases))
     proc = subprocess.run(
-        ["gcc", "-m32", "-static", "-nostdlib", str(source), "-o", str(binary)],
+        ["gcc", "-m32", "-static", "-nostdlib", str(source), "-o", str(out_dir / private)],
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"assembling {source} failed:\n{proc.stderr}")
+    os.replace(out_dir / private, binary)
+    source.unlink()
     return binary, cases
 
 
