@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import fp_values as V
-from gen_cases import FLAG_BITS, FLAG_MASK, REGS, State, rand_value
+from gen_cases import FLAG_BITS, FLAG_MASK, REGS, State, mismatch_reports, rand_value
 
 SCRATCH = 128
 FX_BYTES = 288  # the meaningful part of the 512-byte fxsave image: header, st0-7/mm0-7, xmm0-7
@@ -507,21 +507,5 @@ def describe_inputs(case: FpCase) -> str:
 
 def compare_outputs(cases: list[FpCase], native: bytes, aotc: bytes, limit: int = 10) -> list[str]:
     """Reports of the cases whose aotc record differs from the native one."""
-    want, got = records(native), records(aotc)
-    reports = []
-    for index, (w, g) in enumerate(zip(want, got, strict=False)):
-        diffs = diff_record(w, g, case_mask(cases[index]))
-        if diffs:
-            case = cases[index]
-            reports.append(
-                f"case {index}: {case.text}\n  " + "\n  ".join(diffs) + f"\n  inputs: {describe_inputs(case)}"
-            )
-            if len(reports) >= limit:
-                return reports
-    if len(got) < len(want):
-        case = cases[len(got)]
-        reports.append(
-            f"aotc stopped after {len(got)} of {len(want)} cases; next case {len(got)}: {case.text}\n"
-            f"  inputs: {describe_inputs(case)}"
-        )
-    return reports
+    return mismatch_reports(cases, records(native), records(aotc),
+                            lambda i, w, g: diff_record(w, g, case_mask(cases[i])), describe_inputs, limit)

@@ -720,26 +720,29 @@ def diff_record(want: tuple[int, ...], got: tuple[int, ...]) -> list[str]:
     return diffs
 
 
-def compare_outputs(cases: list[Case], native: bytes, aotc: bytes, limit: int = 10) -> list[str]:
-    """Human-readable reports of the cases whose aotc record differs from the native one."""
-    want, got = records(native), records(aotc)
+def mismatch_reports(cases: list, want: list, got: list, diff: Callable[[int, tuple, tuple], list[str]],
+                     describe: Callable[[object], str], limit: int = 10) -> list[str]:
+    """Reports of the cases whose aotc record (`got`) differs from the native one (`want`), as
+    `diff(index, want, got)` names the fields, and of the cases aotc never reached."""
     reports = []
     for index, (w, g) in enumerate(zip(want, got, strict=False)):
-        diffs = diff_record(w, g)
+        diffs = diff(index, w, g)
         if diffs:
             case = cases[index]
-            reports.append(
-                f"case {index}: {case.text}\n  inputs: {describe_inputs(case)}\n  " + "\n  ".join(diffs)
-            )
+            reports.append(f"case {index}: {case.text}\n  inputs: {describe(case)}\n  " + "\n  ".join(diffs))
             if len(reports) >= limit:
                 return reports
     if len(got) < len(want):
         case = cases[len(got)]
-        reports.append(
-            f"aotc stopped after {len(got)} of {len(want)} cases; next case {len(got)}: {case.text}\n"
-            f"  inputs: {describe_inputs(case)}"
-        )
+        reports.append(f"aotc stopped after {len(got)} of {len(want)} cases; "
+                       f"next case {len(got)}: {case.text}\n  inputs: {describe(case)}")
     return reports
+
+
+def compare_outputs(cases: list[Case], native: bytes, aotc: bytes, limit: int = 10) -> list[str]:
+    """Human-readable reports of the cases whose aotc record differs from the native one."""
+    return mismatch_reports(cases, records(native), records(aotc), lambda _, w, g: diff_record(w, g),
+                            describe_inputs, limit)
 
 
 def main() -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import gen_cases
 import pytest
-from conftest import run_aotc, run_native
+from conftest import run_native
+from diffcheck import assert_matches_native
 
 SEEDS = (1, 2, 3, 4)
 CASES_PER_SEED = 2000
@@ -41,11 +42,4 @@ def test_harness_natively(programs: dict, seed: int) -> None:
 def test_diff_against_native(programs: dict, seed: int) -> None:
     """Every case leaves the same registers, flags, stack and memory under aotc as natively."""
     binary, cases = programs[seed]
-    native = run_native(binary)
-    aotc = run_aotc(binary)
-    reports = gen_cases.compare_outputs(cases, native.stdout, aotc.stdout)
-    detail = "\n".join(reports)
-    if aotc.returncode != native.returncode:
-        detail += f"\nexit status: native={native.returncode} aotc={aotc.returncode}\n"
-        detail += aotc.stderr.decode(errors="replace")[-2000:]
-    assert not reports and aotc.returncode == native.returncode, detail
+    assert_matches_native(binary, lambda native, aotc: gen_cases.compare_outputs(cases, native, aotc))

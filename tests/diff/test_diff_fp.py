@@ -12,7 +12,8 @@ from pathlib import Path
 import fp_harness as H
 import gen_fp_cases
 import pytest
-from conftest import run_aotc, run_native
+from conftest import run_native
+from diffcheck import assert_matches_native
 
 FAMILIES = tuple(gen_fp_cases.FAMILIES)
 SEED = 1
@@ -82,11 +83,4 @@ def test_harness_natively(programs: dict, family: str) -> None:
 def test_diff_against_native(programs: dict, family: str) -> None:
     """Every case leaves the same registers, flags, FP state and memory under aotc as natively."""
     binary, cases = programs[family]
-    native = run_native(binary)
-    aotc = run_aotc(binary)
-    reports = H.compare_outputs(cases, native.stdout, aotc.stdout)
-    detail = "\n".join(reports)
-    if aotc.returncode != native.returncode:
-        detail += f"\nexit status: native={native.returncode} aotc={aotc.returncode}\n"
-        detail += aotc.stderr.decode(errors="replace")[-2000:]
-    assert not reports and aotc.returncode == native.returncode, detail
+    assert_matches_native(binary, lambda native, aotc: H.compare_outputs(cases, native, aotc))
