@@ -10,7 +10,7 @@ from aotc.backend.asm import Reg as HostReg
 from aotc.ir.core import Op, Temp, Value
 
 if TYPE_CHECKING:
-    from aotc.backend.codegen import Ctx
+    from aotc.backend.lowerctx import Ctx
 
 # IR comparison condition → x86 condition code
 # host condition code of each IR comparison condition, in aotc.ir.ops.CONDS order

@@ -9,15 +9,12 @@ ops write their outputs only after reading every input.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from aotc.backend.asm import R11, RAX, RCX, RDX, Asm, Mem
 from aotc.backend.asm import Reg as HostReg
 from aotc.backend.flags import AH_FIXED, AH_FLAGS, OF_SHIFT
+from aotc.backend.lowerctx import Ctx, mask
 from aotc.ir.core import Op, Temp, Value
-
-if TYPE_CHECKING:
-    from aotc.backend.codegen import Ctx
 
 ARITH = {"add_cc": Asm.add, "sub_cc": Asm.sub, "and_cc": Asm.and_, "or_cc": Asm.or_, "xor_cc": Asm.xor,
          "adc_cc": Asm.adc, "sbb_cc": Asm.sbb}
@@ -30,16 +27,6 @@ BIT_SCANS = {"bsf_cc": Asm.bsf, "bsr_cc": Asm.bsr}
 WIDENING = {"mul_cc": Asm.mul, "imul_cc": Asm.imul1}
 DIVIDES = {"divu": Asm.div, "divs": Asm.idiv}
 COMPARES = {"sub_cc": Asm.cmp, "and_cc": Asm.test}
-
-
-def wmask(w: int) -> int:
-    """All ones in the low w bits."""
-    return (1 << w) - 1
-
-
-def src_w(ctx: Ctx, v: Value, w: int) -> HostReg | Mem | int:
-    """A source operand at width w: a temp's location (its low w bits) or a w-bit immediate."""
-    return ctx.loc(v) if isinstance(v, Temp) else v & wmask(w)
 
 
 def count_operand(ctx: Ctx, cnt: Value) -> HostReg | int:
@@ -73,7 +60,7 @@ def lower_compare(ctx: Ctx, op: Op) -> bool:
     if op.name not in COMPARES or ctx.is_live(op.outs[0]):
         return False
     (a, b), w = op.ins, op.args["w"]
-    src = src_w(ctx, b, w)
+    src = ctx.opnd(b, w)
     x = ctx.opnd(a)
     if isinstance(src, Mem) or not isinstance(a, Temp):
         x = operand_reg(ctx, a)
@@ -88,7 +75,7 @@ def lower_arith(ctx: Ctx, op: Op) -> None:
     (d, f), (a, b, *fi), w = op.outs, op.ins, op.args["w"]
     if fi:
         ctx.restore_flags(fi[0])
-    src = src_w(ctx, b, w)
+    src = ctx.opnd(b, w)
     r = ctx.work_reg(d, R11, src)
     ctx.load(r, a)
     ARITH[op.name](ctx.a, w, r, src)
@@ -189,7 +176,7 @@ def lower_imul2(ctx: Ctx, op: Op) -> None:
         ctx.a.imul(w, r, ctx.loc(b))
     else:
         r = ctx.work_reg(d, R11)
-        ctx.a.imul3(w, r, ctx.rm(a, r), b & wmask(w))
+        ctx.a.imul3(w, r, ctx.rm(a, r), b & mask(w))
     finish(ctx, r, d, f, w)
 
 

@@ -26,7 +26,7 @@ from aotc.guest.cpu import (
 from aotc.ir.core import Op, Temp, Value
 
 if TYPE_CHECKING:
-    from aotc.backend.codegen import Ctx
+    from aotc.backend.lowerctx import Ctx
 
 EPILOGUE = Mem(ENV_REG, disp=OFF_EPILOGUE)
 

@@ -21,7 +21,7 @@ from aotc.ir.core import Op, Temp
 from aotc.ir.fpinsn import GPR_AX, GPR_EDI, GPR_REG, GPR_RM, FpInsn
 
 if TYPE_CHECKING:
-    from aotc.backend.codegen import Ctx
+    from aotc.backend.lowerctx import Ctx
 
 SAVED_RDI = Mem(ENV_REG, disp=OFF_SCRATCH)
 
