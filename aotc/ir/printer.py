@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from aotc.ir.ops import CC_NAMES, CONDS
 
-if TYPE_CHECKING:
-    from aotc.ir.core import Block, Op
+
+class Op(Protocol):
+    """What the printer reads of an `aotc.ir.core.Op` (a protocol, so that core, whose ops print
+    themselves with this module, need not be imported here)."""
+
+    name: str
+    outs: Sequence[object]
+    ins: Sequence[object]
+    args: dict[str, object]
+
+
+class Block(Protocol):
+    """What the printer reads of an `aotc.ir.core.Block`."""
+
+    pc: int
+    ops: Sequence[Op]
 
 # args whose int value is an index into a table of names
 ARG_NAMES: dict[str, tuple[str, ...]] = {"cond": CONDS, "cc": CC_NAMES}
