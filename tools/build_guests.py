@@ -50,7 +50,7 @@ def build_one(src: Path, opt: str, out_dir: Path) -> Path:
         return out
     tmp = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     proc = subprocess.run(
-        ["gcc", *CFLAGS, f"-{opt}", str(src), "-o", str(tmp)], capture_output=True, text=True
+        ["gcc", *CFLAGS, f"-{opt}", str(src), "-o", str(tmp), "-lm"], capture_output=True, text=True
     )
     if proc.returncode != 0:
         raise BuildError(f"gcc failed on {src.name} at -{opt}:\n{proc.stderr}")

@@ -292,8 +292,9 @@ class Engine:
         return tb if host_addr < tb.host + tb.host_size else None
 
     def chain(self, src: TranslationBlock, slot: int, dst: TranslationBlock) -> None:
-        """Patch goto_tb exit `slot` of `src` into a direct jump to `dst` (QEMU's tb_add_jump)."""
-        if not (src.valid and dst.valid) or slot in src.jmp_out:
+        """Patch goto_tb exit `slot` of `src` into a direct jump to `dst` (QEMU's tb_add_jump), if `dst` is
+        the block that exit goes to: a signal delivered at the exit sends the guest elsewhere first."""
+        if not (src.valid and dst.valid) or slot in src.jmp_out or src.exit_pc(slot) != dst.pc:
             return
         site = src.exit_site(slot)
         src.unchained[slot] = ctypes.string_at(site, CHAIN_PATCH_SIZE)

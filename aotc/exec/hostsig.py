@@ -313,6 +313,6 @@ class HostSignals:
         """A raw host syscall that a signal interrupts (-EINTR), even one arriving just before it."""
         block = self._block
         block[1] = nr
-        for i, v in enumerate(args):
-            block[2 + i] = v
+        for i in range(2, len(block)):       # no argument of an earlier call is left for this one
+            block[i] = args[i - 2] if i - 2 < len(args) else 0
         return self._safe(block)

@@ -66,6 +66,10 @@ class TranslationBlock:
             pc = insn_pc
         return pc
 
+    def exit_pc(self, slot: int) -> int:
+        """The guest pc goto_tb exit `slot` goes to."""
+        return next(e.pc for e in self.record.exits if e.slot == slot)
+
     def exit_site(self, slot: int) -> int:
         """Host address of goto_tb exit `slot` (where chaining patches in a jump)."""
         return self.host + next(e.offset for e in self.record.exits if e.slot == slot)

@@ -6,7 +6,9 @@ Layouts (arch/x86/include/asm/sigframe.h, uapi/asm/sigcontext.h, asm/ucontext.h)
                extramask @720, retcode[8] @724 — 732 bytes
   rt_sigframe: pretcode, sig, pinfo @8, puc @12, siginfo @16 (128 bytes), ucontext @144 (uc_flags,
                uc_link, uc_stack, uc_mcontext @164, uc_sigmask @252), retcode[8] @260 — 268 bytes
-aotc keeps no FPU state in a frame: sigcontext.fpstate is 0 ("no FPU context").
+The FP state goes below the frame, where the kernel puts it (see aotc.linux.fpframe): sigcontext.fpstate
+points at it, the handler starts with the initial FP state, and sigreturn restores the frame's (a
+fpstate of 0 gives the initial state, as in the kernel).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aotc.backend.flags import ARITH_EFLAGS, cc_from_eflags, eflags_from_cc
+from aotc.guest import fpstate
 from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, FS, GS, SS, CPUState
 from aotc.guest.memory import GuestFault, GuestMemory
+from aotc.linux import fpframe
 
 SIGCONTEXT = struct.Struct("<8H8I3I2H2I2H3I")   # struct sigcontext_32, 88 bytes
 SIGINFO_SIZE = 128
@@ -102,21 +106,25 @@ def altstack_flags(sp: int, altstack: tuple[int, int, int]) -> int:
     return SS_ONSTACK if base < sp <= base + size else 0
 
 
-def pack_sigcontext(cpu: CPUState, oldmask: int, trap: Trap) -> bytes:
-    """struct sigcontext_32 for the current CPU state."""
+def pack_sigcontext(cpu: CPUState, oldmask: int, trap: Trap, fpstate_at: int = 0) -> bytes:
+    """struct sigcontext_32 for the current CPU state, its FP state at guest address `fpstate_at`."""
     return SIGCONTEXT.pack(
         *(v for seg in SC_SEGS for v in (cpu.seg_sel[seg] & 0xFFFF, 0)),
         *(cpu.regs[r] for r in SC_REGS),
         trap.trapno, trap.err, cpu.eip, (cpu.seg_sel[CS] or USER_CS) & 0xFFFF, 0,
         guest_eflags(cpu) | (RF if trap.fault else 0), cpu.regs[ESP],
         (cpu.seg_sel[SS] or USER_DS) & 0xFFFF, 0,
-        0, oldmask & 0xFFFFFFFF, trap.cr2)
+        fpstate_at, oldmask & 0xFFFFFFFF, trap.cr2)
 
 
-def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int], int]) -> None:
-    """Load registers, eip, the FIX_EFLAGS bits and gs/fs/es/ds from a sigcontext_32 (BadFrame for a
-    selector that names no segment; cs and ss stay flat)."""
+def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int], int],
+                       mem: GuestMemory | None = None) -> None:
+    """Load registers, eip, the FIX_EFLAGS bits, gs/fs/es/ds and (from `mem`) the FP state a
+    sigcontext_32 names (BadFrame for a selector that names no segment or an unreadable FP state;
+    cs and ss stay flat)."""
     fields = SIGCONTEXT.unpack(data)
+    if mem is not None:
+        restore_fpstate(cpu, mem, fields[-3])
     selectors = fields[0:8:2]
     try:
         bases = [segment_base(sel) for sel in selectors]
@@ -131,13 +139,28 @@ def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int],
     restore_eflags(cpu, fields[21])
 
 
-def frame_address(cpu: CPUState, flags: int, altstack: tuple[int, int, int], size: int) -> int:
-    """get_sigframe: the frame's address below esp, or below the top of the sigaltstack for
-    SA_ONSTACK when not already on it, aligned so that (frame + 4) is a multiple of 16."""
+def restore_fpstate(cpu: CPUState, mem: GuestMemory, at: int) -> None:
+    """The FP state of a frame's FP area at `at` (0: the initial state); BadFrame if unreadable."""
+    if at == 0:
+        fpstate.reset(cpu)
+        return
+    try:
+        area = mem.read(at, fpframe.MATH_SIZE)
+    except GuestFault as e:
+        raise BadFrame(str(e)) from e
+    mask = fpstate.U32.unpack_from(cpu.fpu, fpstate.OFF_MXCSR_MASK)[0]
+    fpstate.load_image(cpu, fpframe.unpack(area, mask))
+
+
+def frame_address(cpu: CPUState, flags: int, altstack: tuple[int, int, int], size: int) -> tuple[int, int]:
+    """get_sigframe: (frame, FP area) below esp, or below the top of the sigaltstack for SA_ONSTACK
+    when not already on it: the FP area first (its fxsave image 64-byte aligned), then the frame,
+    aligned so that (frame + 4) is a multiple of 16."""
     sp = cpu.regs[ESP]
     if flags & SA_ONSTACK and altstack_flags(sp, altstack) == 0:
         sp = altstack[0] + altstack[2]
-    return (((sp - size) + 4) & ~15) - 4
+    fp_at, _ = fpframe.math_area(sp)
+    return (((fp_at - size) + 4) & ~15) - 4, fp_at
 
 
 def _write_frame(mem: GuestMemory, addr: int, frame: bytes) -> None:
@@ -164,22 +187,25 @@ def setup_frame(mem: GuestMemory, cpu: CPUState, handler: int, flags: int, resto
 
     GuestFault if the stack cannot take the frame (Linux then forces SIGSEGV).
     """
-    sigcontext = pack_sigcontext(cpu, oldmask, trap)
     if flags & SA_SIGINFO:
-        frame = frame_address(cpu, flags, altstack, RT_SIGFRAME_SIZE)
+        frame, fp_at = frame_address(cpu, flags, altstack, RT_SIGFRAME_SIZE)
+        sigcontext = pack_sigcontext(cpu, oldmask, trap, fp_at)
         pretcode = restorer if flags & SA_RESTORER else frame + RT_RETCODE
         stack = (altstack[0], altstack_flags(cpu.regs[ESP], altstack), altstack[2])
         data = (struct.pack("<IiII", pretcode, info.signo, frame + RT_INFO, frame + RT_UC) + info.pack()
                 + UCONTEXT_HEAD.pack(0, 0, *stack) + sigcontext + SIGSET.pack(oldmask) + RT_SIGRETURN_CODE)
         regparm = (frame + RT_INFO, frame + RT_UC)
     else:
-        frame = frame_address(cpu, flags, altstack, SIGFRAME_SIZE)
+        frame, fp_at = frame_address(cpu, flags, altstack, SIGFRAME_SIZE)
+        sigcontext = pack_sigcontext(cpu, oldmask, trap, fp_at)
         pretcode = restorer if flags & SA_RESTORER else frame + SIGFRAME_RETCODE
         data = (struct.pack("<Ii", pretcode, info.signo) + sigcontext + bytes(FPSTATE_32_SIZE)
                 + U32.pack(oldmask >> 32) + SIGRETURN_CODE)
         regparm = (0, 0)
+    _write_frame(mem, fp_at, fpframe.pack(fpstate.image(cpu)))
     _write_frame(mem, frame, data)
     _enter_handler(cpu, handler, frame, info.signo, regparm)
+    fpstate.reset(cpu)
 
 
 def sigreturn(mem: GuestMemory, cpu: CPUState, segment_base: Callable[[int], int]) -> int:
@@ -191,7 +217,7 @@ def sigreturn(mem: GuestMemory, cpu: CPUState, segment_base: Callable[[int], int
         high = U32.unpack(mem.read(frame + SIGFRAME_EXTRAMASK, 4))[0]
     except GuestFault as e:
         raise BadFrame(str(e)) from e
-    restore_sigcontext(cpu, sc, segment_base)
+    restore_sigcontext(cpu, sc, segment_base, mem)
     return SIGCONTEXT.unpack(sc)[-2] | (high << 32)
 
 
@@ -206,5 +232,5 @@ def rt_sigreturn(mem: GuestMemory, cpu: CPUState,
         raise BadFrame(str(e)) from e
     head = UCONTEXT_HEAD.unpack_from(uc)
     mask = SIGSET.unpack_from(uc, RT_SIGMASK - RT_UC)[0]
-    restore_sigcontext(cpu, uc[RT_MCONTEXT - RT_UC:RT_SIGMASK - RT_UC], segment_base)
+    restore_sigcontext(cpu, uc[RT_MCONTEXT - RT_UC:RT_SIGMASK - RT_UC], segment_base, mem)
     return mask, (head[2], head[3], head[4])

@@ -128,7 +128,9 @@ def test_rt_frame_layout_matches_the_i386_headers(k: LinuxUser, layout: dict[str
     before = busy_cpu()
     frame = cpu.regs[ESP]
     assert cpu.eip == HANDLER and (frame + 4) % 16 == 0
-    assert before.regs[ESP] - 268 - 15 <= frame <= before.regs[ESP] - 268     # just below: no red zone
+    # below the FP area (fsave header + 64-aligned fxsave image, 624 bytes), which is just below esp
+    fp_area = ((before.regs[ESP] - 512) & ~63) - 112
+    assert fp_area - 268 - 15 <= frame <= fp_area - 268
     assert cpu.regs[EAX] == USR1 and cpu.regs[EDX] == frame + RT_INFO and cpu.regs[ECX] == frame + RT_UC
     assert [u32(k, frame + 4 * i) for i in range(4)] == [RESTORER, USR1, frame + RT_INFO, frame + RT_UC]
     info = frame + RT_INFO
@@ -147,7 +149,9 @@ def test_rt_frame_layout_matches_the_i386_headers(k: LinuxUser, layout: dict[str
     assert greg["efl"] == 0x8D5 | 0x400 | 0x40000 | 0x202
     segs = (greg["cs"], greg["ss"], greg["ds"], greg["es"], greg["fs"], greg["gs"])
     assert segs == (0x23, 0x2B, 0x2B, 0x2B, 0, 0)
-    assert u32(k, gregs + layout["fpregs"]) == 0
+    assert u32(k, gregs + layout["fpregs"]) == fp_area
+    assert struct.unpack("<HH", k.mem.read(fp_area + 108, 4))[1] == 0               # magic: fxsave follows
+    assert u32(k, fp_area) == 0xFFFF037F                                            # cw, upper half set
     assert u32(k, gregs + layout["oldmask"]) == 0                    # nothing was blocked before
     assert struct.unpack("<Q", k.mem.read(uc + layout["uc_sigmask"], 8))[0] == 0
     assert struct.unpack("<IiI", k.mem.read(uc + layout["uc_stack"], 12)) == (0, 2, 0)   # SS_DISABLE
