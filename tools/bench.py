@@ -95,14 +95,32 @@ def ensure_qemu() -> str:
     return found
 
 
+def guest_cflags(src: Path) -> list[str]:
+    """A guest's own compiler flags, from a `bench-cflags:` line in its source (the FP builds)."""
+    for line in src.read_text().splitlines():
+        if "bench-cflags:" in line:
+            return line.split("bench-cflags:", 1)[1].replace("*/", "").split()
+    return []
+
+
+def is_fp_guest(src: Path) -> bool:
+    """Whether a guest is one of the FP/SIMD kind (its first line says `(fp`), summarized apart."""
+    return "(fp" in src.read_text().splitlines()[0]
+
+
 def build_guest(src: Path, out_dir: Path = BUILD_DIR) -> Path:
     """Compile one guest unless its binary is already newer than the source; return the binary."""
     out = out_dir / src.stem
-    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+    sources = [src, *(BENCH_SRC / line.split('"')[1] for line in src.read_text().splitlines()
+                      if line.startswith('#include "'))]
+    if out.exists() and all(out.stat().st_mtime >= s.stat().st_mtime for s in sources):
         return out
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    proc = subprocess.run(["gcc", *CFLAGS, str(src), "-o", str(tmp)], capture_output=True, text=True)
+    flags = guest_cflags(src)
+    libs = [f for f in flags if f.startswith("-l")]
+    cmd = ["gcc", *CFLAGS, *(f for f in flags if not f.startswith("-l")), str(src), "-o", str(tmp), *libs]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BenchError(f"gcc failed on {src.name} (is gcc-multilib installed?):\n{proc.stderr}")
     tmp.replace(out)
@@ -228,18 +246,28 @@ def table_rows(results: Sequence[GuestResult]) -> list[list[str]]:
     rows = []
     for r in results:
         times = [fmt(r.seconds(e), ".3f", "TIMEOUT" if e in r.runs else "-") for e in ENGINES]
-        ratios = [fmt(r.ratio("aotc", base), ".1f") for base in ("native", "qemu")]
+        ratios = [fmt(r.ratio("aotc", base), ".2f") for base in ("native", "qemu")]
         status = r.verdict + (f" ({r.detail})" if r.detail else "")
         rows.append([r.guest, *times, *ratios, fmt(r.exits_per_second(), ",.0f"), status])
     return rows
 
 
+def _is_fp(result: GuestResult) -> bool:
+    src = BENCH_SRC / f"{result.guest}.c"
+    return src.exists() and is_fp_guest(src)
+
+
+GROUPS = {"": lambda r: True, "_integer": lambda r: not _is_fp(r), "_fp": _is_fp}
+
+
 def summary(results: Sequence[GuestResult]) -> dict[str, float | None]:
-    """Geometric means of aotc/native and aotc/qemu over guests whose runs all agreed."""
+    """Geometric means of aotc/native and aotc/qemu over guests whose runs all agreed: all of them,
+    the integer ones and the FP/SIMD ones."""
     ok = [r for r in results if r.verdict == "OK"]
     return {
-        f"geomean_aotc_over_{base}": geomean([x for r in ok if (x := r.ratio("aotc", base)) is not None])
-        for base in ("native", "qemu")
+        f"geomean{group}_aotc_over_{base}": geomean([x for r in ok if keep(r)
+                                                     if (x := r.ratio("aotc", base)) is not None])
+        for group, keep in GROUPS.items() for base in ("native", "qemu")
     }
 
 
@@ -251,9 +279,11 @@ def format_table(results: Sequence[GuestResult]) -> str:
                        enumerate(zip(row, widths, strict=False))) + "  " + row[-1] for row in rows]
     means = summary(results)
     lines.append("")
-    lines.append(f"geomean aotc/native: {fmt(means['geomean_aotc_over_native'], '.1f')}   "
-                 f"geomean aotc/qemu: {fmt(means['geomean_aotc_over_qemu'], '.1f')}   "
-                 f"(over {sum(r.verdict == 'OK' for r in results)} OK guests of {len(results)})")
+    for group, name in (("", "all"), ("_integer", "integer"), ("_fp", "fp")):
+        count = sum(r.verdict == "OK" and GROUPS[group](r) for r in results)
+        lines.append(f"geomean {name:8} aotc/native: {fmt(means[f'geomean{group}_aotc_over_native'], '.1f')}"
+                     f"   aotc/qemu: {fmt(means[f'geomean{group}_aotc_over_qemu'], '.1f')}   "
+                     f"(over {count} OK guests)")
     return "\n".join(lines)
 
 
