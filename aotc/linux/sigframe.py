@@ -7,8 +7,9 @@ Layouts (arch/x86/include/asm/sigframe.h, uapi/asm/sigcontext.h, asm/ucontext.h)
   rt_sigframe: pretcode, sig, pinfo @8, puc @12, siginfo @16 (128 bytes), ucontext @144 (uc_flags,
                uc_link, uc_stack, uc_mcontext @164, uc_sigmask @252), retcode[8] @260 — 268 bytes
 The FP state goes below the frame, where the kernel puts it (see aotc.linux.fpframe): sigcontext.fpstate
-points at it, the handler starts with the initial FP state, and sigreturn restores the frame's (a
-fpstate of 0 gives the initial state, as in the kernel).
+points at it (the sigframe's own fpstate_unused stays zero), uc_flags says UC_FP_XSTATE on a host with
+xsave, the handler starts with the initial FP state, and sigreturn restores the frame's after the
+registers (a fpstate of 0 gives the initial state; one the kernel refuses is BadFrame).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ SIGRETURN_CODE = b"\x58\xb8" + U32.pack(NR_SIGRETURN) + b"\xcd\x80"  # popl %eax
 RT_SIGRETURN_CODE = b"\xb8" + U32.pack(NR_RT_SIGRETURN) + b"\xcd\x80\x00"  # movl $173,%eax; int 0x80
 
 SA_SIGINFO, SA_ONSTACK, SA_RESTORER = 0x4, 0x08000000, 0x04000000
+UC_FP_XSTATE = 0x1                  # uc_flags: the FP area has the xsave extension
 SS_ONSTACK, SS_DISABLE = 1, 2
 USER_CS, USER_DS = 0x23, 0x2B       # the flat selectors of an i386 task on an x86-64 kernel
 EFLAGS_FIXED = 0x202                # IF and the always-one bit 1
@@ -119,12 +121,10 @@ def pack_sigcontext(cpu: CPUState, oldmask: int, trap: Trap, fpstate_at: int = 0
 
 def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int], int],
                        mem: GuestMemory | None = None) -> None:
-    """Load registers, eip, the FIX_EFLAGS bits, gs/fs/es/ds and (from `mem`) the FP state a
-    sigcontext_32 names (BadFrame for a selector that names no segment or an unreadable FP state;
-    cs and ss stay flat)."""
+    """Load registers, eip, the FIX_EFLAGS bits, gs/fs/es/ds and then (from `mem`) the FP state a
+    sigcontext_32 names, in ia32_restore_sigcontext's order (BadFrame for a selector that names no
+    segment or FP state the kernel refuses; cs and ss stay flat)."""
     fields = SIGCONTEXT.unpack(data)
-    if mem is not None:
-        restore_fpstate(cpu, mem, fields[-3])
     selectors = fields[0:8:2]
     try:
         bases = [segment_base(sel) for sel in selectors]
@@ -137,30 +137,39 @@ def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int],
         cpu.regs[reg] = value
     cpu.eip = fields[18]
     restore_eflags(cpu, fields[21])
+    if mem is not None:
+        restore_fpstate(cpu, mem, fields[-3])
 
 
 def restore_fpstate(cpu: CPUState, mem: GuestMemory, at: int) -> None:
-    """The FP state of a frame's FP area at `at` (0: the initial state); BadFrame if unreadable."""
+    """fpu__restore_sig: the FP state of a frame's FP area at `at` (0: the initial state); BadFrame,
+    with the initial state, if it is unreadable or the kernel refuses it."""
     if at == 0:
         fpstate.reset(cpu)
         return
     try:
-        area = mem.read(at, fpframe.MATH_SIZE)
-    except GuestFault as e:
+        image = fpframe.restore(mem.read, at, fpframe.host_fpu())
+    except (GuestFault, fpframe.FrameError) as e:
+        fpstate.reset(cpu)
         raise BadFrame(str(e)) from e
-    mask = fpstate.U32.unpack_from(cpu.fpu, fpstate.OFF_MXCSR_MASK)[0]
-    fpstate.load_image(cpu, fpframe.unpack(area, mask))
+    fpstate.load_image(cpu, image)
 
 
 def frame_address(cpu: CPUState, flags: int, altstack: tuple[int, int, int], size: int) -> tuple[int, int]:
     """get_sigframe: (frame, FP area) below esp, or below the top of the sigaltstack for SA_ONSTACK
     when not already on it: the FP area first (its fxsave image 64-byte aligned), then the frame,
-    aligned so that (frame + 4) is a multiple of 16."""
+    aligned so that (frame + 4) is a multiple of 16. GuestFault when a frame meant for the
+    sigaltstack does not fit on it (the kernel's "overflowed sigaltstack": SIGSEGV)."""
     sp = cpu.regs[ESP]
+    on_altstack = altstack_flags(sp, altstack) == SS_ONSTACK
     if flags & SA_ONSTACK and altstack_flags(sp, altstack) == 0:
         sp = altstack[0] + altstack[2]
-    fp_at, _ = fpframe.math_area(sp)
-    return (((fp_at - size) + 4) & ~15) - 4, fp_at
+        on_altstack = True
+    fp_at, _ = fpframe.math_area(sp, fpframe.host_fpu())
+    frame = (((fp_at - size) + 4) & ~15) - 4
+    if on_altstack and altstack_flags(frame, altstack) != SS_ONSTACK:
+        raise GuestFault(frame)
+    return frame, fp_at
 
 
 def _write_frame(mem: GuestMemory, addr: int, frame: bytes) -> None:
@@ -192,8 +201,10 @@ def setup_frame(mem: GuestMemory, cpu: CPUState, handler: int, flags: int, resto
         sigcontext = pack_sigcontext(cpu, oldmask, trap, fp_at)
         pretcode = restorer if flags & SA_RESTORER else frame + RT_RETCODE
         stack = (altstack[0], altstack_flags(cpu.regs[ESP], altstack), altstack[2])
+        uc_flags = UC_FP_XSTATE if fpframe.host_fpu().xsave else 0
         data = (struct.pack("<IiII", pretcode, info.signo, frame + RT_INFO, frame + RT_UC) + info.pack()
-                + UCONTEXT_HEAD.pack(0, 0, *stack) + sigcontext + SIGSET.pack(oldmask) + RT_SIGRETURN_CODE)
+                + UCONTEXT_HEAD.pack(uc_flags, 0, *stack) + sigcontext + SIGSET.pack(oldmask)
+                + RT_SIGRETURN_CODE)
         regparm = (frame + RT_INFO, frame + RT_UC)
     else:
         frame, fp_at = frame_address(cpu, flags, altstack, SIGFRAME_SIZE)
@@ -202,7 +213,9 @@ def setup_frame(mem: GuestMemory, cpu: CPUState, handler: int, flags: int, resto
         data = (struct.pack("<Ii", pretcode, info.signo) + sigcontext + bytes(FPSTATE_32_SIZE)
                 + U32.pack(oldmask >> 32) + SIGRETURN_CODE)
         regparm = (0, 0)
-    _write_frame(mem, fp_at, fpframe.pack(fpstate.image(cpu)))
+    fp_area = fpframe.pack(fpstate.image(cpu), cpu.seg_sel[CS] or USER_CS, cpu.seg_sel[DS],
+                           fpframe.host_fpu())
+    _write_frame(mem, fp_at, fp_area)
     _write_frame(mem, frame, data)
     _enter_handler(cpu, handler, frame, info.signo, regparm)
     fpstate.reset(cpu)

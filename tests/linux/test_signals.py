@@ -14,10 +14,11 @@ import pytest
 from hostsignals import installed_host_signals
 
 from aotc.backend.flags import cc_from_eflags, eflags_from_cc
+from aotc.guest import fpstate
 from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, FS, GS, SS, CPUState
 from aotc.guest.memory import PROT_READ, PROT_WRITE, GuestMemory
-from aotc.linux import GuestKilled
-from aotc.linux.sigframe import RT_INFO, RT_UC, SIGFRAME_EXTRAMASK, SIGFRAME_SC, guest_eflags
+from aotc.linux import GuestKilled, fpframe
+from aotc.linux.sigframe import RT_INFO, RT_MCONTEXT, RT_UC, SIGFRAME_EXTRAMASK, SIGFRAME_SC, guest_eflags
 from aotc.linux.syscalls import SYSCALLS
 from aotc.linux.user import LinuxUser
 from aotc.loader.program import LoadedProgram
@@ -128,8 +129,9 @@ def test_rt_frame_layout_matches_the_i386_headers(k: LinuxUser, layout: dict[str
     before = busy_cpu()
     frame = cpu.regs[ESP]
     assert cpu.eip == HANDLER and (frame + 4) % 16 == 0
-    # below the FP area (fsave header + 64-aligned fxsave image, 624 bytes), which is just below esp
-    fp_area = ((before.regs[ESP] - 512) & ~63) - 112
+    # below the FP area (fsave header + 64-aligned xsave image), which is just below esp
+    fp_area, fx = fpframe.math_area(before.regs[ESP], fpframe.host_fpu())
+    assert fx % 64 == 0 and before.regs[ESP] - 64 < fx + fpframe.host_fpu().fx_size <= before.regs[ESP]
     assert fp_area - 268 - 15 <= frame <= fp_area - 268
     assert cpu.regs[EAX] == USR1 and cpu.regs[EDX] == frame + RT_INFO and cpu.regs[ECX] == frame + RT_UC
     assert [u32(k, frame + 4 * i) for i in range(4)] == [RESTORER, USR1, frame + RT_INFO, frame + RT_UC]
@@ -155,6 +157,7 @@ def test_rt_frame_layout_matches_the_i386_headers(k: LinuxUser, layout: dict[str
     assert u32(k, gregs + layout["oldmask"]) == 0                    # nothing was blocked before
     assert struct.unpack("<Q", k.mem.read(uc + layout["uc_sigmask"], 8))[0] == 0
     assert struct.unpack("<IiI", k.mem.read(uc + layout["uc_stack"], 12)) == (0, 2, 0)   # SS_DISABLE
+    assert u32(k, uc) == (1 if fpframe.host_fpu().xsave else 0)                    # UC_FP_XSTATE
     assert cpu.df == 0
     assert k.signals.blocked == (1 << (USR1 - 1)) | (1 << (USR2 - 1))
 
@@ -313,3 +316,83 @@ def test_no_room_for_the_frame_is_sigsegv(k: LinuxUser) -> None:
     with pytest.raises(GuestKilled) as info:
         raise_and_deliver(k, cpu, USR1)
     assert info.value.signo == SEGV
+
+
+# -- the FP state across a handler ---------------------------------------------------------------
+
+SC_FPSTATE = 76                  # sigcontext_32.fpstate
+
+
+def busy_fpu(cpu: CPUState) -> bytes:
+    """Give `cpu` an FP state unlike the initial one (round-toward-zero FCW and MXCSR, pi and 1.0 on
+    the x87 stack, a pattern in xmm0..7) in the form a frame round trip keeps; return it."""
+    img = bytearray(fpstate.FXSAVE_SIZE)
+    struct.pack_into("<HHB", img, 0, 0x0F7F, 6 << 11, 0xC0)
+    img[32:42] = bytes.fromhex("35c26821a2da0fc90040")
+    img[48:58] = (1 << 63).to_bytes(8, "little") + (0x3FFF).to_bytes(2, "little")
+    struct.pack_into("<II", img, 24, 0x7F80, fpframe.host_fpu().mxcsr_mask)
+    img[160:288] = bytes(range(128))
+    fpstate.load_image(cpu, bytes(img))
+    return bytes(img)
+
+
+def fpregs_of(k: LinuxUser, frame: int, siginfo: bool) -> int:
+    return u32(k, frame + (RT_MCONTEXT if siginfo else SIGFRAME_SC) + SC_FPSTATE)
+
+
+@pytest.mark.parametrize("siginfo", [True, False], ids=["rt_sigframe", "sigframe"])
+def test_handler_starts_with_the_initial_fp_state_and_sigreturn_restores(k: LinuxUser, siginfo: bool) -> None:
+    sigaction(k, USR1, HANDLER, SA_SIGINFO if siginfo else 0)
+    cpu = busy_cpu()
+    want = busy_fpu(cpu)
+    raise_and_deliver(k, cpu, USR1)
+    assert fpstate.image(cpu) == fpstate.initial_image()
+    frame = cpu.regs[ESP]
+    fp = fpregs_of(k, frame, siginfo)
+    assert fp == fpframe.math_area(busy_cpu().regs[ESP], fpframe.host_fpu())[0]
+    assert u32(k, fp) == 0xFFFF0F7F and u32(k, fp + 112 + 24) == 0x7F80
+    assert k.mem.read(fp + 112 + 160, 128) == bytes(range(128))
+    busy_fpu(cpu)                                                    # the handler's own FP work
+    fpstate.load_image(cpu, bytes(reversed(fpstate.initial_image())))
+    cpu.regs[ESP] = frame + (4 if siginfo else 8)
+    syscall(k, cpu, 173 if siginfo else 119)
+    assert fpstate.image(cpu) == want
+
+
+def test_a_null_fpstate_gives_the_initial_state(k: LinuxUser) -> None:
+    sigaction(k, USR1, HANDLER, SA_SIGINFO)
+    cpu = busy_cpu()
+    busy_fpu(cpu)
+    raise_and_deliver(k, cpu, USR1)
+    frame = cpu.regs[ESP]
+    k.mem.write(frame + RT_MCONTEXT + SC_FPSTATE, struct.pack("<I", 0))
+    busy_fpu(cpu)
+    cpu.regs[ESP] = frame + 4
+    syscall(k, cpu, 173)
+    assert fpstate.image(cpu) == fpstate.initial_image() and cpu.eip == busy_cpu().eip
+
+
+def test_fp_state_the_kernel_refuses_is_sigsegv(k: LinuxUser) -> None:
+    sigaction(k, USR1, HANDLER, SA_SIGINFO)
+    cpu = busy_cpu()
+    busy_fpu(cpu)
+    raise_and_deliver(k, cpu, USR1)
+    frame = cpu.regs[ESP]
+    k.mem.write(fpregs_of(k, frame, True) + 112 + 24, struct.pack("<I", 0x80001F80))   # reserved MXCSR bit
+    cpu.regs[ESP] = frame + 4
+    with pytest.raises(GuestKilled) as info:
+        syscall(k, cpu, 173)
+    assert info.value.signo == SEGV and fpstate.image(cpu) == fpstate.initial_image()
+
+
+def test_a_frame_that_overflows_the_altstack_is_sigsegv(k: LinuxUser) -> None:
+    size = fpframe.host_fpu().math_size + 200                        # room for the FP area, not the frame
+    k.signals.altstack = (ALT, 0, size)
+    sigaction(k, USR1, HANDLER, SA_SIGINFO | SA_ONSTACK)
+    with pytest.raises(GuestKilled) as info:
+        raise_and_deliver(k, busy_cpu(), USR1)
+    assert info.value.signo == SEGV
+    k.signals.altstack = (ALT, 0, size + 400)
+    cpu = busy_cpu()
+    raise_and_deliver(k, cpu, USR1)
+    assert ALT < cpu.regs[ESP] < ALT + size + 400
