@@ -9,7 +9,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +121,23 @@ def build_dir() -> Path:
     """The git-ignored directory for generated artifacts."""
     BUILD_DIR.mkdir(exist_ok=True)
     return BUILD_DIR
+
+
+@pytest.fixture(scope="session")
+def debian_package() -> Callable[[str], Path]:
+    """Map a Debian package name to its i386 tree unpacked under build/debian/ by tools/debian_i386.py.
+
+    tools/test.sh fetches the packages the tests use before pytest starts; a package missing here is
+    fetched now, and one that cannot be fetched fails the test that asked for it (never a skip).
+    """
+
+    def unpacked(name: str) -> Path:
+        tree = BUILD_DIR / "debian" / name
+        if not tree.is_dir():  # the tool renames a tree into place only once it is complete
+            tool = [sys.executable, str(REPO / "tools" / "debian_i386.py"), name]
+            proc = subprocess.run(tool, capture_output=True, text=True)
+            if proc.returncode != 0:
+                pytest.fail(f"cannot fetch Debian package {name}: {proc.stderr.strip()}", pytrace=False)
+        return tree
+
+    return unpacked

@@ -3,5 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh tools/setup.sh
+# the Debian i386 packages tests/e2e/test_busybox.py runs (unpacked into build/debian/; kept when current)
+.venv/bin/python tools/debian_i386.py busybox-static bash-static
 .venv/bin/ruff check aotc tests tools
 .venv/bin/python -m pytest -q -n auto --durations=15 "$@"
