@@ -14,6 +14,7 @@ from aotc.ir.core import Builder, Value
 from aotc.ir.ops import CONDS
 
 MASK32 = 0xFFFFFFFF
+OTHER_SIZE = MappingProxyType({4: 2, 2: 4})   # what a 0x66/0x67 prefix turns the default size into
 COND = MappingProxyType({name: i for i, name in enumerate(CONDS)})  # brcond/setcond/movcond numbers
 
 
@@ -27,13 +28,16 @@ class Invalid(Exception):
 
 @dataclass
 class DisasContext:
-    """State while lowering one instruction: `ended` is set once the instruction has closed the TB."""
+    """State while lowering one instruction: `ended` is set once the instruction has closed the TB;
+    `default_size` is the code segment's default operand and address size in bytes (its D bit: 4, or
+    2 in a 16-bit code segment)."""
 
     b: Builder
     insn: CsInsn | None
     pc: int
     next_pc: int
     ended: bool = False
+    default_size: int = 4
 
     # ---- guest registers and flags (naive: load on every read, store on every write) ----
 
@@ -60,8 +64,13 @@ class DisasContext:
 
     @property
     def opsize(self) -> int:
-        """The operand size in bytes implied by prefixes (2 with a 0x66 prefix, else 4)."""
-        return 2 if self.insn.prefix[2] == 0x66 else 4
+        """The operand size in bytes: the code segment's default, the other one with a 0x66 prefix."""
+        return OTHER_SIZE[self.default_size] if self.insn.prefix[2] == 0x66 else self.default_size
+
+    @property
+    def addrsize(self) -> int:
+        """The address size in bytes: the code segment's default, the other one with a 0x67 prefix."""
+        return OTHER_SIZE[self.default_size] if self.insn.prefix[3] == 0x67 else self.default_size
 
     # ---- ops named by Python keywords ----
 

@@ -1,6 +1,9 @@
 """Control transfer: jmp/jcc/call/ret, loop/loope/loopne/jecxz, and the instructions that leave the TB
 for cpu_loop (int 0x80, int3, int N, hlt, cli/sti, in/out). Direct targets use goto_tb (jcc: slot 0
 taken, slot 1 fall-through); indirect ones store eip and exit with JUMP.
+
+With a 16-bit operand size (0x66, or a 16-bit code segment) a branch truncates the new eip to 16 bits,
+call pushes and ret pops a 16-bit eip; loop and jecxz count in cx with a 16-bit address size.
 """
 
 from __future__ import annotations
@@ -10,23 +13,35 @@ from types import MappingProxyType
 
 from capstone import x86_const as X
 
-from aotc.frontend.context import COND, DisasContext, Unsupported
+from aotc.frontend.context import COND, DisasContext
 from aotc.frontend.gen_mov import cond_code
-from aotc.frontend.operands import read
+from aotc.frontend.operands import read, read_reg, write_reg
 from aotc.frontend.stack import pop, push
-from aotc.guest.cpu import ECX, ESP, ExitReason
+from aotc.guest.cpu import ESP, ExitReason
 from aotc.ir.core import Value
 from aotc.ir.ops import CC_NAMES
 
+SHORT_BRANCHES = frozenset({*range(0x70, 0x80), 0xEB, 0xE0, 0xE1, 0xE2, 0xE3})  # opcodes with a rel8
+IP_MASK = MappingProxyType({2: 0xFFFF, 4: 0xFFFFFFFF})
+COUNT_REG = MappingProxyType({2: X.X86_REG_CX, 4: X.X86_REG_ECX})
+
+
+def _new_eip(ctx: DisasContext, target: Value) -> Value:
+    """A branch target as the operand size leaves it: truncated to 16 bits for a 16-bit one."""
+    if ctx.opsize == 4:
+        return target
+    return target & 0xFFFF if isinstance(target, int) else ctx.b.ext16u(target)
+
 
 def _direct_target(ctx: DisasContext) -> int | None:
-    """The target of a direct (immediate) branch, or None for reg/mem targets."""
+    """The target of a direct (relative) branch, or None for reg/mem targets: next eip plus the
+    displacement that ends the instruction (rel8, or rel16/rel32 by operand size), in the operand size."""
     op = ctx.insn.operands[0]
     if op.type != X.X86_OP_IMM:
         return None
-    if ctx.opsize != 4:
-        raise Unsupported("16-bit branch")
-    return op.imm & 0xFFFFFFFF
+    width = 1 if ctx.insn.opcode[0] in SHORT_BRANCHES else ctx.opsize
+    rel = int.from_bytes(bytes(ctx.insn.bytes[-width:]), "little", signed=True)
+    return (ctx.next_pc + rel) & IP_MASK[ctx.opsize]
 
 
 def _branch(ctx: DisasContext, emit_taken_test: Callable[[object], None], target: int) -> None:
@@ -39,10 +54,10 @@ def _branch(ctx: DisasContext, emit_taken_test: Callable[[object], None], target
 
 
 def gen_jmp(ctx: DisasContext) -> None:
-    """jmp rel / jmp r/m32."""
+    """jmp rel / jmp r/m (jmpw: r/m16, zero-extended)."""
     target = _direct_target(ctx)
     if target is None:
-        ctx.exit_jump(read(ctx, 0))
+        ctx.exit_jump(_new_eip(ctx, read(ctx, 0)))
     else:
         ctx.goto_tb(0, target)
 
@@ -56,10 +71,10 @@ def gen_jcc(ctx: DisasContext) -> None:
 
 
 def gen_call(ctx: DisasContext) -> None:
-    """call rel / call r/m32: the target is read before the return address is pushed."""
+    """call rel / call r/m: the target is read before the return address (a word for callw) is pushed."""
     target = _direct_target(ctx)
-    dyn: Value | None = None if target is not None else read(ctx, 0)
-    push(ctx, ctx.next_pc)
+    dyn: Value | None = None if target is not None else _new_eip(ctx, read(ctx, 0))
+    push(ctx, ctx.next_pc & IP_MASK[ctx.opsize], ctx.opsize)
     if dyn is None:
         ctx.goto_tb(0, target)
     else:
@@ -67,10 +82,8 @@ def gen_call(ctx: DisasContext) -> None:
 
 
 def gen_ret(ctx: DisasContext) -> None:
-    """ret / ret imm16 (rep/bnd prefixes are ignored)."""
-    if ctx.opsize != 4:
-        raise Unsupported("16-bit ret")
-    target = pop(ctx)
+    """ret / ret imm16 (retw: pops a 16-bit eip; rep/bnd prefixes are ignored)."""
+    target = pop(ctx, ctx.opsize)
     if ctx.insn.operands:
         ctx.st_reg(ESP, ctx.b.add(ctx.ld_reg(ESP), ctx.insn.operands[0].imm & 0xFFFF))
     ctx.exit_jump(target)
@@ -79,16 +92,22 @@ def gen_ret(ctx: DisasContext) -> None:
 LOOP_EXIT_CC = MappingProxyType({"loop": None, "loope": CC_NAMES.index("ne"), "loopne": CC_NAMES.index("e")})
 
 
+def _count(ctx: DisasContext) -> int:
+    """The count register of loop/jecxz: ecx, or cx with a 16-bit address size."""
+    return COUNT_REG[ctx.addrsize]
+
+
 def gen_loop(ctx: DisasContext) -> None:
-    """loop/loope/loopne: ecx -= 1 (no flags), taken while ecx != 0 (and ZF as asked)."""
-    if ctx.insn.prefix[3] == 0x67:
-        raise Unsupported("loop on cx")
+    """loop/loope/loopne: ecx (cx) -= 1 (no flags), taken while it is not 0 (and ZF as asked)."""
     target = _direct_target(ctx)
-    ecx = ctx.b.sub(ctx.ld_reg(ECX), 1)
-    ctx.st_reg(ECX, ecx)
+    count = _count(ctx)
+    left = ctx.b.sub(read_reg(ctx, count), 1)
+    write_reg(ctx, count, left)
+    if count != X.X86_REG_ECX:
+        left = ctx.b.ext16u(left)
     exit_cc = LOOP_EXIT_CC[ctx.insn.insn_name()]
     fall = ctx.b.new_label()
-    ctx.b.brcond(ecx, 0, cond=COND["eq"], label=fall)
+    ctx.b.brcond(left, 0, cond=COND["eq"], label=fall)
     if exit_cc is not None:
         ctx.b.brcc(ctx.ld_cc(), cc=exit_cc, label=fall)
     ctx.goto_tb(0, target)
@@ -97,10 +116,10 @@ def gen_loop(ctx: DisasContext) -> None:
 
 
 def gen_jecxz(ctx: DisasContext) -> None:
-    """jecxz rel8: taken when ecx == 0."""
+    """jecxz/jcxz rel8: taken when ecx (cx, with a 16-bit address size) is 0."""
     target = _direct_target(ctx)
-    ecx = ctx.ld_reg(ECX)
-    _branch(ctx, lambda lab: ctx.b.brcond(ecx, 0, cond=COND["eq"], label=lab), target)
+    count = read_reg(ctx, _count(ctx))
+    _branch(ctx, lambda lab: ctx.b.brcond(count, 0, cond=COND["eq"], label=lab), target)
 
 
 def gen_int(ctx: DisasContext) -> None:
@@ -133,6 +152,7 @@ HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     "ret": gen_ret,
     **dict.fromkeys(LOOP_EXIT_CC, gen_loop),
     "jecxz": gen_jecxz,
+    "jcxz": gen_jecxz,
     "int": gen_int,
     "int3": gen_int3,
     **dict.fromkeys(PRIVILEGED, gen_privileged),

@@ -14,14 +14,17 @@ from aotc.frontend.operands import (
     SEG_REGS,
     Loc,
     address,
+    in_segment,
     load,
     loc,
     read,
     read_reg,
+    segment_of,
     store,
+    wrap_offset,
     write_reg,
 )
-from aotc.frontend.stack import pop, push
+from aotc.frontend.stack import pop, push, stack_addr
 from aotc.guest.cpu import (
     CS,
     EAX,
@@ -33,15 +36,12 @@ from aotc.guest.cpu import (
     ESI,
     ESP,
     OFF_HELPER,
-    SEG_BASE_OFFSETS,
     SEG_SEL_OFFSETS,
     ExitReason,
     Helper,
 )
 from aotc.ir.core import Value
 from aotc.ir.ops import CC_NAMES
-
-SEG_PREFIXES = MappingProxyType({0x64: 4, 0x65: 5})  # fs, gs: indices into SEG_BASE_OFFSETS
 
 
 def cond_code(ctx: DisasContext, stem: str) -> int:
@@ -158,12 +158,11 @@ def gen_bswap(ctx: DisasContext) -> None:
 
 
 def gen_xlat(ctx: DisasContext) -> None:
-    """xlatb: al = [ebx + al] (ds or an fs/gs override)."""
+    """xlatb: al = [ebx + al] (16-bit addressing: [bx + al], wrapping at 64 KiB), in ds or the override."""
     b = ctx.b
-    addr = b.add(ctx.ld_reg(EBX), read_reg(ctx, X.X86_REG_AL))
-    seg = SEG_PREFIXES.get(ctx.insn.prefix[1])
-    if seg is not None:
-        addr = b.add(addr, b.ld_state(off=SEG_BASE_OFFSETS[seg]))
+    base = X.X86_REG_EBX if ctx.addrsize == 4 else X.X86_REG_BX
+    offset = wrap_offset(ctx, b.add(read_reg(ctx, base), read_reg(ctx, X.X86_REG_AL)))
+    addr = in_segment(ctx, segment_of(ctx, base), offset)
     write_reg(ctx, X.X86_REG_AL, b.ld(addr, size=1, signed=0))
 
 
@@ -204,23 +203,36 @@ def gen_pop(ctx: DisasContext) -> None:
         write_reg(ctx, op.reg, pop(ctx, op.size))
         return
     esp = ctx.ld_reg(ESP)
-    v = ctx.b.ld(esp, size=op.size, signed=0)
-    addr = address(ctx, op.mem)
-    if op.mem.base == X.X86_REG_ESP:
-        addr = ctx.b.add(addr, op.size)
-    ctx.b.st(v, addr, size=op.size)
+    v = ctx.b.ld(stack_addr(ctx, esp), size=op.size, signed=0)
+    ctx.b.st(v, address(ctx, op.mem, extra=op.size if op.mem.base == X.X86_REG_ESP else 0), size=op.size)
     ctx.st_reg(ESP, ctx.b.add(esp, op.size))
 
 
+def _frame_reg(size: int) -> int:
+    """ebp, or bp for a 16-bit operand size."""
+    return X.X86_REG_BP if size == 2 else X.X86_REG_EBP
+
+
 def gen_enter(ctx: DisasContext) -> None:
-    """enter imm16, 0: push ebp; ebp = esp; esp -= imm16 (nesting levels are not translated)."""
-    frame_size = ctx.insn.operands[0].imm & 0xFFFF
-    if ctx.insn.operands[1].imm & 31 or ctx.opsize != 4:
-        raise Unsupported("enter with a nesting level or 16-bit operands")
-    push(ctx, ctx.ld_reg(EBP))
-    frame = ctx.ld_reg(ESP)
-    ctx.st_reg(EBP, frame)
-    ctx.st_reg(ESP, ctx.b.sub(frame, frame_size))
+    """enter imm16, level: push ebp; copy level-1 frame pointers from [ebp - size], [ebp - 2*size]...;
+    push the new frame pointer (level > 0); ebp = it; esp -= imm16. enterw pushes words and writes bp.
+    The registers are written last, so a fault in any access leaves them as they were."""
+    b = ctx.b
+    size = ctx.opsize
+    frame_size, level = ctx.insn.operands[0].imm & 0xFFFF, ctx.insn.operands[1].imm & 31
+    ebp = ctx.ld_reg(EBP)
+    sp = b.sub(ctx.ld_reg(ESP), size)
+    b.st(ebp, stack_addr(ctx, sp), size=size)
+    frame = sp
+    for i in range(1, level):
+        outer = b.ld(stack_addr(ctx, b.sub(ebp, size * i)), size=size, signed=0)
+        sp = b.sub(sp, size)
+        b.st(outer, stack_addr(ctx, sp), size=size)
+    if level:
+        sp = b.sub(sp, size)
+        b.st(frame, stack_addr(ctx, sp), size=size)
+    write_reg(ctx, _frame_reg(size), frame)
+    ctx.st_reg(ESP, b.sub(sp, frame_size))
 
 
 def gen_leave(ctx: DisasContext) -> None:
@@ -228,38 +240,47 @@ def gen_leave(ctx: DisasContext) -> None:
     so when it faults esp and ebp are as they were, as on the CPU."""
     size = ctx.opsize
     ebp = ctx.ld_reg(EBP)
-    v = ctx.b.ld(ebp, size=size, signed=0)
+    v = ctx.b.ld(stack_addr(ctx, ebp), size=size, signed=0)
     ctx.st_reg(ESP, ctx.b.add(ebp, size))
-    write_reg(ctx, X.X86_REG_BP if size == 2 else X.X86_REG_EBP, v)
+    write_reg(ctx, _frame_reg(size), v)
 
 
 def gen_pusha(ctx: DisasContext) -> None:
-    """pushal: push eax, ecx, edx, ebx, the original esp, ebp, esi, edi; esp moves last.
+    """pushal: push eax, ecx, edx, ebx, the original esp, ebp, esi, edi; esp moves last (pushaw: the
+    low words).
 
     A store that faults keeps the stores before it and esp as it was, as the CPU does.
     """
     esp = ctx.ld_reg(ESP)
+    size = ctx.opsize
     for r in range(8):
-        ctx.b.st(esp if r == ESP else ctx.ld_reg(r), ctx.b.sub(esp, 4 * (r + 1)), size=4)
-    ctx.st_reg(ESP, ctx.b.sub(esp, 32))
+        slot = stack_addr(ctx, ctx.b.sub(esp, size * (r + 1)))
+        ctx.b.st(esp if r == ESP else ctx.ld_reg(r), slot, size=size)
+    ctx.st_reg(ESP, ctx.b.sub(esp, 8 * size))
 
 
 POPA_ORDER = (EDI, ESI, EBP, ESP, EBX, EDX, ECX, EAX)  # the stack slots from esp upwards
 
 
 def gen_popa(ctx: DisasContext) -> None:
-    """popal: pop edi, esi, ebp, (the esp slot), ebx, edx, ecx, eax, then esp += 32.
+    """popal: pop edi, esi, ebp, (the esp slot), ebx, edx, ecx, eax, then esp += 32 (popaw: the low
+    words, and esp += 16).
 
     As the CPU does (an AMD EPYC, measured by tests/guests/precise_faults.c), the slots are read upwards,
     the skipped esp slot included, and each register is written as soon as its slot is read: a fault at
     a later slot leaves the registers already popped changed, and esp as it was.
     """
     esp = ctx.ld_reg(ESP)
+    size = ctx.opsize
     for slot, r in enumerate(POPA_ORDER):
-        v = ctx.b.ld(ctx.b.add(esp, 4 * slot), size=4, signed=0)
-        if r != ESP:
+        v = ctx.b.ld(stack_addr(ctx, ctx.b.add(esp, size * slot)), size=size, signed=0)
+        if r == ESP:
+            continue
+        if size == 4:
             ctx.st_reg(r, v)
-    ctx.st_reg(ESP, ctx.b.add(esp, 32))
+        else:
+            ctx.st_reg(r, ctx.b.deposit(ctx.ld_reg(r), v, pos=0, len=16))
+    ctx.st_reg(ESP, ctx.b.add(esp, 8 * size))
 
 
 def _cc_handlers(stem: str, gen: Callable[[DisasContext], None]) -> dict[str, Callable[[DisasContext], None]]:
@@ -283,7 +304,9 @@ HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     "enter": gen_enter,
     "leave": gen_leave,
     "pushal": gen_pusha,
+    "pushaw": gen_pusha,
     "popal": gen_popa,
+    "popaw": gen_popa,
     **_cc_handlers("set", gen_setcc),
     **_cc_handlers("cmov", gen_cmov),
 })

@@ -1,5 +1,6 @@
-"""Guest operand access: capstone registers (incl. 8/16-bit partial registers), effective addresses with
-fs:/gs: segment bases, and a resolved `Loc` that a read-modify-write instruction loads and stores once.
+"""Guest operand access: capstone registers (incl. 8/16-bit partial registers), effective addresses in 32
+or 16 bits (0x67, or a 16-bit code segment) plus the base of the segment they use, and a resolved `Loc`
+that a read-modify-write instruction loads and stores once.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from capstone import x86_const as X
 
 from aotc.frontend.context import MASK32, DisasContext, Unsupported
-from aotc.guest.cpu import FS, GPR_NAMES, GS, SEG_BASE_OFFSETS, SEG_NAMES
+from aotc.guest.cpu import CS, DS, ES, FS, GPR_NAMES, GS, SEG_BASE_OFFSETS, SEG_NAMES, SS
 from aotc.ir.core import Value
 
 
@@ -27,7 +28,6 @@ def _reg_table() -> dict[int, tuple[int, int, int]]:
 
 REGS = _reg_table()
 SEG_REGS = {getattr(X, f"X86_REG_{n.upper()}"): i for i, n in enumerate(SEG_NAMES)}
-BASED_SEGS = {X.X86_REG_FS: FS, X.X86_REG_GS: GS}
 SIZE_MASK = {1: 0xFF, 2: 0xFFFF, 4: MASK32}
 
 
@@ -57,10 +57,41 @@ def write_reg(ctx: DisasContext, creg: int, v: Value) -> None:
         ctx.st_reg(r, ctx.b.deposit(ctx.ld_reg(r), v, pos=pos, len=width))
 
 
-def address(ctx: DisasContext, mem, with_segment: bool = True) -> Value:
-    """The effective address of a capstone memory operand, plus the fs/gs base when overridden."""
-    if ctx.insn.prefix[3] == 0x67:
-        raise Unsupported("16-bit addressing")
+# the segment-override prefixes (capstone's prefix[1]) and the segments they select
+OVERRIDES = {0x26: ES, 0x2E: CS, 0x36: SS, 0x3E: DS, 0x64: FS, 0x65: GS}
+STACK_BASES = frozenset({X.X86_REG_ESP, X.X86_REG_EBP, X.X86_REG_SP, X.X86_REG_BP})
+# the segments whose base is not 0 (fs/gs: TLS descriptors); the others are added when they get one
+SEGMENTS_WITH_BASE = frozenset({FS, GS})
+
+
+def segment_of(ctx: DisasContext, base: int = 0, string_dst: bool = False) -> int:
+    """The segment register (ES..GS) a memory access uses: es for a string destination (no override
+    applies), else the segment-override prefix, else ss for an esp/ebp/sp/bp base, else ds."""
+    if string_dst:
+        return ES
+    seg = OVERRIDES.get(ctx.insn.prefix[1])
+    if seg is not None:
+        return seg
+    return SS if base in STACK_BASES else DS
+
+
+def in_segment(ctx: DisasContext, seg: int, offset: Value) -> Value:
+    """The linear address of `offset` in segment `seg`: offset plus the segment's base (if it has one)."""
+    if seg not in SEGMENTS_WITH_BASE:
+        return offset
+    return ctx.b.add(offset, ctx.b.ld_state(off=SEG_BASE_OFFSETS[seg]))
+
+
+def wrap_offset(ctx: DisasContext, offset: Value) -> Value:
+    """An offset computed in the instruction's address size: 16-bit offsets wrap at 64 KiB."""
+    if ctx.addrsize == 4:
+        return offset
+    return offset & 0xFFFF if isinstance(offset, int) else ctx.b.ext16u(offset)
+
+
+def offset_of(ctx: DisasContext, mem, extra: Value = 0) -> Value:
+    """The effective address (segment offset) of a capstone memory operand, plus `extra`, in the
+    address size: base + index*scale + disp (16-bit forms: [bx|bp] + [si|di] + disp, wrapping)."""
     b = ctx.b
     parts: list[Value] = []
     if mem.base:
@@ -68,15 +99,22 @@ def address(ctx: DisasContext, mem, with_segment: bool = True) -> Value:
     if mem.index:
         idx = read_reg(ctx, mem.index)
         parts.append(b.shl(idx, mem.scale.bit_length() - 1) if mem.scale > 1 else idx)
-    if with_segment and mem.segment in BASED_SEGS:
-        parts.append(b.ld_state(off=SEG_BASE_OFFSETS[BASED_SEGS[mem.segment]]))
-    disp = mem.disp & MASK32
+    if not isinstance(extra, int):
+        parts.append(extra)
+    disp = (mem.disp + (extra if isinstance(extra, int) else 0)) & MASK32
     if not parts:
-        return disp
+        return wrap_offset(ctx, disp)
     acc = parts[0]
     for p in parts[1:]:
         acc = b.add(acc, p)
-    return b.add(acc, disp) if disp else acc
+    return wrap_offset(ctx, b.add(acc, disp) if disp else acc)
+
+
+def address(ctx: DisasContext, mem, with_segment: bool = True, extra: Value = 0) -> Value:
+    """The linear address of a capstone memory operand (plus `extra` in its offset): the effective
+    address in the address size, plus the base of its segment; without it (lea) the offset alone."""
+    offset = offset_of(ctx, mem, extra)
+    return in_segment(ctx, segment_of(ctx, mem.base), offset) if with_segment else offset
 
 
 @dataclass

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from capstone import x86_const as X
 
 from aotc.frontend.context import DisasContext, Invalid, Unsupported
-from aotc.frontend.operands import BASED_SEGS, address
-from aotc.guest.cpu import EDI, SEG_BASE_OFFSETS
+from aotc.frontend.operands import address, in_segment, read_reg, segment_of
 from aotc.ir.core import Value
 from aotc.ir.fpinsn import GPR_AX, GPR_EDI, GPR_NONE, GPR_REG, GPR_RM, FpInsn
 
@@ -68,8 +67,6 @@ def split(code: bytes, size: int, has_modrm: bool) -> Encoding:
     prefixes = code[start:i]
     if LOCK in prefixes:
         raise Invalid("lock prefix on an FP/SIMD instruction")
-    if ADDRSIZE in prefixes:
-        raise Unsupported("16-bit addressing")
     op_start = i
     if code[i] == ESCAPE:
         i += 2 if code[i + 1] not in (MAP_38, MAP_3A) else 3
@@ -81,7 +78,9 @@ def split(code: bytes, size: int, has_modrm: bool) -> Encoding:
     m = code[i]
     i += 1
     mod, reg, rm = m >> 6, (m >> 3) & 7, m & 7
-    if mod != 3:
+    if mod != 3 and ADDRSIZE in prefixes:     # 16-bit ModRM: no SIB, disp8 or disp16 ([disp16] alone)
+        i += {0: 2 if rm == 6 else 0, 1: 1, 2: 2}[mod]
+    elif mod != 3:
         disp = {0: 0, 1: 1, 2: 4}[mod]
         if rm == 4:
             base = code[i] & 7
@@ -112,11 +111,10 @@ def fp_insn(ctx: DisasContext, enc: Encoding, gpr: str = GPR_NONE, keep: bytes =
 
 
 def edi_address(ctx: DisasContext, enc: Encoding) -> Value:
-    """The implicit ds:[edi] operand of maskmovq/maskmovdqu, with an fs/gs override's base."""
-    addr = ctx.ld_reg(EDI)
-    if enc.segment in BASED_SEGS:
-        addr = ctx.b.add(addr, ctx.b.ld_state(off=SEG_BASE_OFFSETS[BASED_SEGS[enc.segment]]))
-    return addr
+    """The implicit ds:[edi] operand of maskmovq/maskmovdqu (ds:[di] with 16-bit addressing), in ds or
+    the override's segment."""
+    reg = X.X86_REG_EDI if ctx.addrsize == 4 else X.X86_REG_DI
+    return in_segment(ctx, segment_of(ctx, reg), read_reg(ctx, reg))
 
 
 def emit(ctx: DisasContext, enc: Encoding, gpr: str = GPR_NONE, keep: bytes = b"",

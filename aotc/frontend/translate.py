@@ -1,5 +1,8 @@
 """The TB loop: decode guest instructions with capstone and lower each through the dispatch table until a
 control transfer, a page change, max_insns, or an instruction that cannot be translated.
+
+The code segment's default size (4 bytes, or 2 for a 16-bit code segment) picks the decoder and is
+every instruction's default operand and address size; in 16-bit code eip wraps at 64 KiB.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from capstone import CS_ARCH_X86, CS_MODE_32, Cs, CsInsn
+from capstone import CS_ARCH_X86, CS_MODE_16, CS_MODE_32, Cs, CsInsn
 
 from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_simd, gen_string, gen_x87
 from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
@@ -20,6 +23,8 @@ from aotc.ir.flags_at_exit import mark_dead_at_exit
 
 MAX_INSN_LEN = 15
 PAGE_MASK = ~0xFFF
+CS_MODES = MappingProxyType({4: CS_MODE_32, 2: CS_MODE_16})    # default size -> capstone mode
+EIP_MASK = MappingProxyType({4: MASK32, 2: 0xFFFF})            # default size -> how eip wraps
 
 DISPATCH: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType({
     **gen_alu.HANDLERS,
@@ -43,9 +48,9 @@ class TranslatedBlock:
 
 
 @functools.cache
-def _decoder() -> Cs:
-    """One capstone decoder for the process: making one costs as much as decoding a block."""
-    md = Cs(CS_ARCH_X86, CS_MODE_32)
+def _decoder(default_size: int = 4) -> Cs:
+    """One capstone decoder per code size for the process: making one costs as much as decoding a block."""
+    md = Cs(CS_ARCH_X86, CS_MODES[default_size])
     md.detail = True
     return md
 
@@ -65,7 +70,7 @@ def _decode(md: Cs, fetch: Callable[[int, int], bytes], pc: int) -> tuple[CsInsn
     return insn, code, truncated
 
 
-def _lower(b: Builder, insn: CsInsn) -> DisasContext:
+def _lower(b: Builder, insn: CsInsn, default_size: int = 4) -> DisasContext:
     """Emit the IR of one instruction; raise Invalid or Unsupported (leaving the block as it was)."""
     code = bytes(insn.bytes)
     if gen_simd.is_simd(code):      # by opcode: capstone names SSE2's movsd and cmpsd as the string ones
@@ -76,7 +81,8 @@ def _lower(b: Builder, insn: CsInsn) -> DisasContext:
         handler = DISPATCH.get(insn.insn_name())
     if handler is None:
         raise Unsupported(insn.insn_name())
-    ctx = DisasContext(b, insn, insn.address, (insn.address + insn.size) & MASK32)
+    next_pc = (insn.address + insn.size) & EIP_MASK[default_size]
+    ctx = DisasContext(b, insn, insn.address, next_pc, default_size=default_size)
     mark = len(b.block.ops)
     b.insn_start(pc=insn.address)
     try:
@@ -93,13 +99,16 @@ def _fault_block(b: Builder, pc: int, reason: ExitReason) -> None:
     DisasContext(b, None, pc, pc).exit_with(reason, pc)
 
 
-def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int = 512) -> TranslatedBlock:
-    """Translate the TB starting at guest pc into IR."""
-    md = _decoder()
+def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int = 512,
+                    default_size: int = 4) -> TranslatedBlock:
+    """Translate the TB starting at guest pc into IR, in code of `default_size` (4: 32-bit, 2: 16-bit)."""
+    md = _decoder(default_size)
+    eip_mask = EIP_MASK[default_size]
     block = Block(pc)
     b = Builder(block)
     insns: list[tuple[int, bytes, str]] = []
     cur = pc
+    size = 0
     while True:
         insn, code, truncated = _decode(md, fetch, cur)
         if truncated and not insns:
@@ -112,7 +121,7 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
             reason = ExitReason.SIGILL
         else:
             try:
-                ctx = _lower(b, insn)
+                ctx = _lower(b, insn, default_size)
             except Invalid:
                 reason = ExitReason.SIGILL
             except Unsupported:
@@ -125,25 +134,26 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
             size = insn.size if insn is not None else len(code)   # all the bytes that made it invalid
             text = f"{insn.mnemonic} {insn.op_str}".strip() if insn is not None else "(bad)"
             insns.append((pc, bytes(code[:size]), text))
-            cur = pc + size
             break
         insns.append((cur, bytes(insn.bytes), f"{insn.mnemonic} {insn.op_str}".strip()))
-        cur = (cur + insn.size) & MASK32
+        size += insn.size
+        cur = (cur + insn.size) & eip_mask
         if ctx.ended:
             break
         if len(insns) >= max_insns or (cur & PAGE_MASK) != (pc & PAGE_MASK):
             b.goto_tb(slot=0, pc=cur)
             break
-    size = (cur - pc) & MASK32
     pages = range(pc >> 12, ((pc + max(size, 1) - 1) >> 12) + 1)
-    mark_dead_at_exit(block, OFF_CC, functools.partial(_lookahead, md, fetch, pages))
+    lookahead = functools.partial(_lookahead, md, fetch, pages, default_size)
+    mark_dead_at_exit(block, OFF_CC, lookahead)
     return TranslatedBlock(block, pc, size, len(insns), insns)
 
 
 FLAGS_LOOKAHEAD = 6
 
 
-def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, pc: int) -> Iterator[list[Op]]:
+def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, default_size: int,
+               pc: int) -> Iterator[list[Op]]:
     """The IR of the first FLAGS_LOOKAHEAD instructions at pc, one list per instruction, as long as they
     lie in the block's own pages (so rewriting them also drops this block's code) and translate."""
     scratch = Builder(Block(pc))
@@ -153,10 +163,10 @@ def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, pc: int
             return
         mark = len(scratch.block.ops)
         try:
-            ctx = _lower(scratch, insn)
+            ctx = _lower(scratch, insn, default_size)
         except (Invalid, Unsupported):
             return
         yield scratch.block.ops[mark:]
         if ctx.ended:
             return
-        pc = (pc + insn.size) & MASK32
+        pc = (pc + insn.size) & EIP_MASK[default_size]
