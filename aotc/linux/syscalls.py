@@ -6,7 +6,7 @@ for the letters) and returns the result, raising SyscallError (or OSError, Guest
 
 from __future__ import annotations
 
-from aotc.linux import children, clock, fileio, mm, paths, proc, sigwait
+from aotc.linux import children, clock, fileio, futex, mm, paths, proc, sigwait, sockets, sockmsg
 from aotc.linux.sysentry import Sys
 
 _TABLE = (
@@ -54,6 +54,7 @@ _TABLE = (
     Sys(85, "readlink", paths.sys_readlink, "spu"),
     Sys(90, "mmap", mm.sys_old_mmap, "p", "x"),
     Sys(91, "munmap", mm.sys_munmap, "px"),
+    Sys(102, "socketcall", sockets.sys_socketcall, "dp"),
     Sys(104, "setitimer", sigwait.sys_setitimer, "dpp"),
     Sys(105, "getitimer", sigwait.sys_getitimer, "dp"),
     Sys(114, "wait4", children.sys_wait4, "dpxp"),
@@ -103,6 +104,7 @@ _TABLE = (
     Sys(221, "fcntl64", fileio.sys_fcntl64, "ddx"),
     Sys(224, "gettid", proc.sys_gettid, ""),
     Sys(238, "tkill", proc.sys_tkill, "dd"),
+    Sys(240, "futex", futex.sys_futex, "pduppx"),
     Sys(242, "sched_getaffinity", proc.sys_sched_getaffinity, "dup"),
     Sys(243, "set_thread_area", proc.sys_set_thread_area, "p"),
     Sys(244, "get_thread_area", proc.sys_get_thread_area, "p"),
@@ -123,13 +125,32 @@ _TABLE = (
     Sys(330, "dup3", fileio.sys_dup3, "ddx"),
     Sys(331, "pipe2", fileio.sys_pipe2, "px"),
     Sys(335, "rt_tgsigqueueinfo", sigwait.sys_rt_tgsigqueueinfo, "dddp"),
+    Sys(337, "recvmmsg", sockmsg.sys_recvmmsg, "dpuxp"),
     Sys(340, "prlimit64", proc.sys_prlimit64, "ddpp"),
+    Sys(345, "sendmmsg", sockmsg.sys_sendmmsg, "dpux"),
     Sys(355, "getrandom", proc.sys_getrandom, "pux"),
+    Sys(359, "socket", sockets.sys_socket, "ddd"),
+    Sys(360, "socketpair", sockets.sys_socketpair, "dddp"),
+    Sys(361, "bind", sockets.sys_bind, "dpu"),
+    Sys(362, "connect", sockets.sys_connect, "dpu"),
+    Sys(363, "listen", sockets.sys_listen, "dd"),
+    Sys(364, "accept4", sockets.sys_accept4, "dppx"),
+    Sys(365, "getsockopt", sockets.sys_getsockopt, "dddpp"),
+    Sys(366, "setsockopt", sockets.sys_setsockopt, "dddpu"),
+    Sys(367, "getsockname", sockets.sys_getsockname, "dpp"),
+    Sys(368, "getpeername", sockets.sys_getpeername, "dpp"),
+    Sys(369, "sendto", sockets.sys_sendto, "dpuxpu"),
+    Sys(370, "sendmsg", sockmsg.sys_sendmsg, "dpx"),
+    Sys(371, "recvfrom", sockets.sys_recvfrom, "dpuxpp"),
+    Sys(372, "recvmsg", sockmsg.sys_recvmsg, "dpx"),
+    Sys(373, "shutdown", sockets.sys_shutdown, "dd"),
     Sys(383, "statx", paths.sys_statx, "dsxxp"),
     Sys(403, "clock_gettime64", clock.sys_clock_gettime64, "dp"),
     Sys(406, "clock_getres_time64", clock.sys_clock_getres64, "dp"),
     Sys(407, "clock_nanosleep_time64", clock.sys_clock_nanosleep64, "ddpp"),
+    Sys(417, "recvmmsg_time64", sockmsg.sys_recvmmsg_time64, "dpuxp"),
     Sys(421, "rt_sigtimedwait_time64", sigwait.sys_rt_sigtimedwait64, "pppu"),
+    Sys(422, "futex_time64", futex.sys_futex_time64, "pduppx"),
     Sys(436, "close_range", fileio.sys_close_range, "uux"),
     Sys(439, "faccessat2", paths.sys_faccessat2, "dsox"),
 )

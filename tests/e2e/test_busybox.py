@@ -117,9 +117,11 @@ BASH_MORE = (
 )
 
 BASH = {
-    # --norc: bash reads ~/.bashrc when getpeername(0) does not say ENOTSOCK (sockets come with issue 14)
+    # --norc keeps these cases apart from any ~/.bashrc; without it, bash -c reads none as long as
+    # getpeername(0) says stdin is no socket (ENOTSOCK), which test_bash_reads_no_rc checks
     "brief": case("--norc", "-c", BASH_BRIEF),
     "builtins": case("--norc", "-c", BASH_MORE, status=7),
+    "utf8-locale": case("--norc", "-c", "x=héllo; echo ${#x} ${x^^}", env={"LC_ALL": "C.UTF-8"}),
 }
 
 
@@ -169,3 +171,10 @@ def test_bash(bash: Path, tmp_path: Path, name: str) -> None:
     """`bash --norc -c ...` without fork runs under aotc as natively."""
     run_both(bash, BASH[name], tmp_path)
 
+
+def test_bash_reads_no_rc(bash: Path, tmp_path: Path) -> None:
+    """bash -c with stdin a pipe reads no ~/.bashrc: getpeername(0) must fail with ENOTSOCK, not ENOSYS."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text('echo "~/.bashrc was read" >&2\n')
+    run_both(bash, case("-c", "echo hi"), tmp_path, env={"HOME": str(home)})
