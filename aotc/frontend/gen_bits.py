@@ -12,7 +12,7 @@ from types import MappingProxyType
 from capstone import x86_const as X
 
 from aotc.frontend.context import DisasContext
-from aotc.frontend.operands import Loc, load, loc, read, store
+from aotc.frontend.operands import Loc, address, load, loc, read, store
 from aotc.ir.core import Value
 
 SHIFT_OPS = MappingProxyType({
@@ -71,18 +71,19 @@ def _bit_operand(ctx: DisasContext) -> tuple[Loc, Value]:
     """The operand holding the bit and the bit number within it.
 
     With a memory operand and a register offset the address moves by whole operand-size units, signed,
-    computed on the full register offset (as the CPU does).
+    computed on the full register offset (as the CPU does) and added to the effective address, so
+    that with 16-bit addressing the sum wraps at 64 KiB before the segment base is added.
     """
-    dst = loc(ctx, 0)
-    w = dst.bits
+    op = ctx.insn.operands[0]
+    w = op.size * 8
     if ctx.insn.operands[1].type == X.X86_OP_IMM:
-        return dst, ctx.insn.operands[1].imm & (w - 1)
+        return loc(ctx, 0), ctx.insn.operands[1].imm & (w - 1)
     off = read(ctx, 1, signed=True)
-    if dst.kind == "mem":
-        shift = w.bit_length() - 1
-        units = ctx.b.sar(off, shift)
-        dst = Loc("mem", dst.size, addr=ctx.b.add(dst.addr, ctx.b.shl(units, shift - 3)))
-    return dst, ctx.and_(off, w - 1)
+    if op.type != X.X86_OP_MEM:
+        return loc(ctx, 0), ctx.and_(off, w - 1)
+    shift = w.bit_length() - 1
+    moved = ctx.b.shl(ctx.b.sar(off, shift), shift - 3)
+    return Loc("mem", op.size, addr=address(ctx, op.mem, extra=moved)), ctx.and_(off, w - 1)
 
 
 def gen_bt(ctx: DisasContext) -> None:

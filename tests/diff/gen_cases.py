@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import gen_addr16
+
 REGS = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp")
 REG16 = {"ax": "eax", "bx": "ebx", "cx": "ecx", "dx": "edx", "si": "esi", "di": "edi", "bp": "ebp"}
 REG8 = {
@@ -562,6 +564,7 @@ FAMILIES: tuple[tuple[Callable[[random.Random], Template], int], ...] = (
     (gen_move, 3),
     (gen_addr, 2),
     (gen_string, 3),
+    *gen_addr16.FAMILIES,
 )
 
 
@@ -659,6 +662,7 @@ def program_text(cases: list[Case]) -> str:
         "    .globl _start",
         "_start:",
         "    movl %esp, saved_esp",
+        *(f"    {line}" for line in gen_addr16.SETUP),
     ]
     for index, case in enumerate(cases):
         out += [f"case_{index}:", "    call load", *(f"    {line}" for line in case.lines), "    call save"]

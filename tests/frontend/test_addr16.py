@@ -98,6 +98,11 @@ def test_16bit_stores_and_read_modify_write():
     assert r.word(0x0002, 2) == 0x1234 and r.memory[0x4000] == 0x80
 
 
+def test_bt_register_offset_wraps_with_the_16bit_address():
+    r = Run("addr16 bts dword ptr [bx], eax\nint 0x80", {"ebx": 0x0002, "eax": 0xFFFFFFE0 | 5})
+    assert r.exit == Exit("page_fault", (0xFFFE,))      # [bx] - 4 wraps to 0xfffe, as the CPU does
+
+
 def _seg(insn_prefix: int, base: int = 0, string_dst: bool = False) -> int:
     ctx = SimpleNamespace(insn=SimpleNamespace(prefix=[0, insn_prefix, 0, 0]))
     return segment_of(ctx, base, string_dst)
