@@ -6,9 +6,10 @@ import signal
 import sys
 from collections.abc import Callable
 
+from aotc.exec import seghelpers
 from aotc.exec.engine import Engine
 from aotc.frontend.fetch import FetchError
-from aotc.guest.cpu import CPUState, ExitReason, Helper
+from aotc.guest.cpu import CS, EFLAGS_TF, CPUState, ExitReason, Helper, Vector
 from aotc.guest.memory import PROT_WRITE
 from aotc.linux import GuestKilled
 from aotc.linux.user import PF_PROT, LinuxUser
@@ -33,6 +34,9 @@ def describe_insn(fetch: Callable[[int, int], bytes], pc: int) -> str:
     return f"0x{pc:08x}: {bytes(insn.bytes).hex(' ')} ({insn.mnemonic} {insn.op_str})".rstrip()
 
 
+HELPERS = {Helper.LOAD_SEG: seghelpers.load_segment, Helper.FAR: seghelpers.far_transfer}
+
+
 class CpuLoop:
     """The dispatcher: look up or translate the TB at eip, run it, act on why it stopped."""
 
@@ -44,10 +48,9 @@ class CpuLoop:
             ExitReason.JUMP: lambda: None,
             ExitReason.SYSCALL: self._syscall,
             ExitReason.HELPER: self._helper,
-            ExitReason.SIGILL: self._trap(signal.SIGILL, ILL_ILLOPN),
+            ExitReason.SIGILL: lambda: self.linux.exception(self.cpu, Vector.UD),
             ExitReason.UNSUPPORTED: self._unsupported,
-            ExitReason.SIGSEGV: self._trap(signal.SIGSEGV, SI_KERNEL),
-            ExitReason.SIGTRAP: self._trap(signal.SIGTRAP, SI_KERNEL),
+            ExitReason.TRAP: self._trap,
             ExitReason.FAULT: self._fault,
         }
         self.once = False
@@ -58,8 +61,18 @@ class CpuLoop:
         engine.attach(cpu)
         chain_from: tuple[int, int, int] | None = None
         while True:
+            if cpu.eflags_misc & EFLAGS_TF:
+                self._step()
+                chain_from = None
+                continue
             try:
-                tb = engine.translate(cpu.eip, once=True) if self.once else engine.lookup(cpu.eip)
+                mode = cpu.tb_flags
+                if self.once:
+                    tb = engine.translate(cpu.eip, once=True, mode=mode, cs_base=cpu.seg_base[CS])
+                elif mode:
+                    tb = engine.lookup(cpu.eip, mode, cpu.seg_base[CS])
+                else:
+                    tb = engine.lookup(cpu.eip)
             except FetchError:
                 self._no_code()
                 chain_from = None
@@ -78,6 +91,27 @@ class CpuLoop:
                 cpu.exit_request = 0
                 self.linux.deliver_pending(cpu)
 
+    def _step(self) -> None:
+        """Run one instruction with the trap flag set, then take the single-step trap: SIGTRAP at the
+        next instruction, unless the instruction ended in a syscall (whose int 0x80 entry clears TF
+        for the kernel) or raised a signal of its own."""
+        cpu, engine = self.cpu, self.engine
+        try:
+            tb = engine.translate(cpu.eip, once=True, mode=cpu.tb_flags, cs_base=cpu.seg_base[CS])
+        except FetchError:
+            self._no_code()
+            return
+        frames = self.linux.frames_pushed
+        exit_value = engine.enter(cpu, tb)
+        engine.stats.dispatcher_exits += 1
+        reason = exit_value & 0xFF
+        self.handlers[reason]()
+        if reason in (ExitReason.JUMP, ExitReason.HELPER) and self.linux.frames_pushed == frames:
+            self.linux.single_step(cpu)
+        if cpu.exit_request:
+            cpu.exit_request = 0
+        self.linux.deliver_pending(cpu)
+
     def _no_code(self) -> None:
         """eip points at no executable code: SIGSEGV at that address, as the CPU's fetch would."""
         eip = self.cpu.eip
@@ -92,22 +126,14 @@ class CpuLoop:
 
     def _helper(self) -> None:
         cpu = self.cpu
-        what, arg = cpu.helper & 0xFF, (cpu.helper >> 8) & 0xFF
-        if what != Helper.LOAD_SEG:
+        helper = HELPERS.get(cpu.helper & 0xFF)
+        if helper is None:
             raise RuntimeError(f"unknown helper request {cpu.helper:#x} at 0x{cpu.eip:08x}")
-        base = self.linux.segment_base(cpu.seg_sel[arg])
-        if base is None:
-            raise GuestKilled(signal.SIGSEGV)
-        cpu.seg_base[arg] = base
+        helper(self.linux, cpu)
 
-    def _trap(self, signo: int, code: int) -> Callable[[], None]:
-        """A guest instruction raised `signo` at eip: a handler of the guest's runs, else it dies."""
-
-        def handler() -> None:
-            address = 0 if code == SI_KERNEL else self.cpu.eip
-            self.linux.fault(self.cpu, signo, code, address)
-
-        return handler
+    def _trap(self) -> None:
+        """A CPU exception the instruction at (or before) eip raised: vector and error code in helper."""
+        self.linux.exception(self.cpu, self.cpu.helper & 0xFF, self.cpu.helper >> 8)
 
     def _unsupported(self) -> None:
         where = describe_insn(self.engine.fetch, self.cpu.eip)

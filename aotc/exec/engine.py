@@ -22,7 +22,7 @@ from aotc.exec.codebuf import CodeBuffer
 from aotc.exec.debuglog import DebugLog
 from aotc.exec.hostsig import FAULT_SIGNALS, HostSignals
 from aotc.exec.stats import Stats
-from aotc.exec.tb import TBRecord, TranslationBlock
+from aotc.exec.tb import TBRecord, TranslationBlock, tb_key
 from aotc.guest.cpu import FPU_ALIGN, CPUState
 
 _ENTER = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)
@@ -154,18 +154,23 @@ class Engine:
         self.buf.reset(self._fixed_code)
         self.flushes += 1
 
-    def lookup(self, pc: int) -> TranslationBlock:
-        """The TB for guest `pc`: from the TB cache, else from the persistent store (which loads the
-        whole page's records at once), else translated now. It enters the jump cache."""
-        tb = self.tbs.get(pc)
-        if tb is None and self.store is not None:
+    def lookup(self, pc: int, mode: int = 0, cs_base: int = 0) -> TranslationBlock:
+        """The TB for guest eip `pc` (under `mode` in a code segment at `cs_base`): from the TB cache,
+        else from the persistent store (which loads the whole page's records at once), else translated
+        now. A flat one enters the jump cache; the others are neither stored nor jump-cached (the
+        jump cache and the store know flat 32-bit code only)."""
+        key = tb_key(pc, mode, cs_base)
+        tb = self.tbs.get(key)
+        flat = key == pc
+        if tb is None and flat and self.store is not None:
             tb = self._from_store(pc)
         if tb is None:
-            tb = self.translate(pc)
-            if self.store is not None:
+            tb = self.translate(pc, mode=mode, cs_base=cs_base)
+            if flat and self.store is not None:
                 self.store.save(tb.record)
-        entry = self.jmp_cache[jmp_cache_index(pc)]
-        entry.pc, entry.host = pc, tb.host
+        if flat:
+            entry = self.jmp_cache[jmp_cache_index(pc)]
+            entry.pc, entry.host = pc, tb.host
         return tb
 
     def _from_store(self, pc: int) -> TranslationBlock | None:
@@ -183,7 +188,7 @@ class Engine:
         self.stats.tbs_from_cache += 1
         return self.install(record)
 
-    def translate(self, pc: int, once: bool = False) -> TranslationBlock:
+    def translate(self, pc: int, once: bool = False, mode: int = 0, cs_base: int = 0) -> TranslationBlock:
         """Run the pipeline for the block at `pc` and install it (FetchError if pc is not executable).
 
         A `once` TB holds a single instruction and is neither remembered nor registered in its page:
@@ -192,7 +197,8 @@ class Engine:
         from aotc.exec import pipeline  # on first use: see the pipeline module's docstring
 
         t0 = time.perf_counter()
-        record = pipeline.translate(self.fetch, pc, self.log, max_insns=1 if once else 512)
+        record = pipeline.translate(self.fetch, pc, self.log, max_insns=1 if once else 512, mode=mode,
+                                    cs_base=cs_base)
         tb = self.install(record, register=not once)
         if self.log.on("out_asm"):
             self.log.write(f"OUT: [size={len(record.code)}]\n" + self.log.host_code(record.code, tb.host)
@@ -216,7 +222,7 @@ class Engine:
         return tb
 
     def _register(self, tb: TranslationBlock) -> None:
-        self.tbs[tb.pc] = tb
+        self.tbs[tb.key] = tb
         bisect.insort(self._starts, tb.host)
         self._by_start[tb.host] = tb
         for page in tb.record.pages():
@@ -228,8 +234,8 @@ class Engine:
     def invalidate(self, tb: TranslationBlock) -> None:
         """Drop tb: forget it, unchain every jump into it and out of it (QEMU's tb_phys_invalidate)."""
         tb.valid = False
-        if self.tbs.get(tb.pc) is tb:
-            del self.tbs[tb.pc]
+        if self.tbs.get(tb.key) is tb:
+            del self.tbs[tb.key]
         self._leave_pages(tb)
         entry = self.jmp_cache[jmp_cache_index(tb.pc)]
         if entry.host == tb.host:
@@ -294,7 +300,8 @@ class Engine:
     def chain(self, src: TranslationBlock, slot: int, dst: TranslationBlock) -> None:
         """Patch goto_tb exit `slot` of `src` into a direct jump to `dst` (QEMU's tb_add_jump), if `dst` is
         the block that exit goes to: a signal delivered at the exit sends the guest elsewhere first."""
-        if not (src.valid and dst.valid) or slot in src.jmp_out or src.exit_pc(slot) != dst.pc:
+        if (not (src.valid and dst.valid) or slot in src.jmp_out or src.exit_pc(slot) != dst.pc
+                or (src.record.mode, src.record.cs_base) != (dst.record.mode, dst.record.cs_base)):
             return
         site = src.exit_site(slot)
         src.unchained[slot] = ctypes.string_at(site, CHAIN_PATCH_SIZE)

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from aotc.backend.hostcode import TBExit
 
 
+def tb_key(pc: int, mode: int, cs_base: int) -> int:
+    """The TB cache key of code at eip `pc` under `mode` in a code segment at `cs_base` (QEMU's
+    pc/cs_base/flags triple as one int: the pc alone in the flat case)."""
+    return pc | mode << 32 | cs_base << 40
+
+
 @dataclass(frozen=True)
 class TBRecord:
     """Guest range [pc, pc+size) translated to `code`: bytes plus exits, in the manner of a
@@ -21,13 +27,21 @@ class TBRecord:
     code: bytes
     exits: tuple[TBExit, ...]
     insn_offsets: tuple[tuple[int, int], ...]
+    mode: int = 0          # the TBMode bits it was translated under (0: flat 32-bit code)
+    cs_base: int = 0       # the code segment's base: the guest code is at cs_base + pc
 
     _pages: range = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # computed once: the engine asks at every load, install and invalidation of a record
-        last = (self.pc + max(self.size, 1) - 1) >> 12
-        object.__setattr__(self, "_pages", range(self.pc >> 12, last + 1))
+        linear = (self.cs_base + self.pc) & 0xFFFFFFFF
+        last = (linear + max(self.size, 1) - 1) >> 12
+        object.__setattr__(self, "_pages", range(linear >> 12, last + 1))
+
+    @property
+    def key(self) -> int:
+        """What the engine finds it by: eip alone for flat 32-bit code, else eip, mode and cs base."""
+        return tb_key(self.pc, self.mode, self.cs_base)
 
     def pages(self) -> range:
         """The guest page numbers this block's guest code lies in (one or two)."""
@@ -52,6 +66,10 @@ class TranslationBlock:
     @property
     def pc(self) -> int:
         return self.record.pc
+
+    @property
+    def key(self) -> int:
+        return self.record.key
 
     @property
     def host_size(self) -> int:

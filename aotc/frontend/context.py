@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from capstone import CsInsn
 
-from aotc.guest.cpu import OFF_CC, OFF_EIP, REG_OFFSETS, ExitReason
+from aotc.guest.cpu import OFF_CC, OFF_EIP, OFF_HELPER, REG_OFFSETS, ExitReason
 from aotc.ir.core import Builder, Value
 from aotc.ir.ops import CONDS
 
@@ -30,7 +30,7 @@ class Invalid(Exception):
 class DisasContext:
     """State while lowering one instruction: `ended` is set once the instruction has closed the TB;
     `default_size` is the code segment's default operand and address size in bytes (its D bit: 4, or
-    2 in a 16-bit code segment)."""
+    2 in a 16-bit code segment); `segmented` code adds every segment's base, not only fs's and gs's."""
 
     b: Builder
     insn: CsInsn | None
@@ -38,6 +38,7 @@ class DisasContext:
     next_pc: int
     ended: bool = False
     default_size: int = 4
+    segmented: bool = False
 
     # ---- guest registers and flags (naive: load on every read, store on every write) ----
 
@@ -94,9 +95,13 @@ class DisasContext:
         self.ended = True
 
     def exit_jump(self, target: Value) -> None:
-        """Leave the TB for an indirect target: eip = target, then through the jump cache."""
+        """Leave the TB for an indirect target: eip = target, then through the jump cache (which holds
+        flat 32-bit code only: other code goes back to the dispatcher)."""
         self.b.st_state(target, off=OFF_EIP)
-        self.b.lookup_and_goto_ptr(target)
+        if self.segmented or self.default_size != 4:
+            self.b.exit_tb(reason=ExitReason.JUMP)
+        else:
+            self.b.lookup_and_goto_ptr(target)
         self.ended = True
 
     def exit_with(self, reason: ExitReason, eip: int) -> None:
@@ -104,3 +109,8 @@ class DisasContext:
         self.b.st_state(eip & MASK32, off=OFF_EIP)
         self.b.exit_tb(reason=reason)
         self.ended = True
+
+    def trap(self, vector: int, eip: int, err: int = 0) -> None:
+        """Leave the TB raising CPU exception `vector` with error code `err`, eip stored as `eip`."""
+        self.b.st_state(vector | err << 8, off=OFF_HELPER)
+        self.exit_with(ExitReason.TRAP, eip)

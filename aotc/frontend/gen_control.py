@@ -13,11 +13,13 @@ from types import MappingProxyType
 
 from capstone import x86_const as X
 
-from aotc.frontend.context import COND, DisasContext
+from aotc.frontend import operands
+from aotc.frontend.context import COND, DisasContext, Invalid
+from aotc.frontend.gen_far import far_kind, gen_far_indirect
 from aotc.frontend.gen_mov import cond_code
 from aotc.frontend.operands import read, read_reg, write_reg
 from aotc.frontend.stack import pop, push
-from aotc.guest.cpu import ESP, ExitReason
+from aotc.guest.cpu import ESP, ExitReason, Far, Vector
 from aotc.ir.core import Value
 from aotc.ir.ops import CC_NAMES
 
@@ -54,7 +56,10 @@ def _branch(ctx: DisasContext, emit_taken_test: Callable[[object], None], target
 
 
 def gen_jmp(ctx: DisasContext) -> None:
-    """jmp rel / jmp r/m (jmpw: r/m16, zero-extended)."""
+    """jmp rel / jmp r/m (jmpw: r/m16, zero-extended); ff /5 is the far one."""
+    if far_kind(ctx) is not None:
+        gen_far_indirect(ctx, Far.JMP)
+        return
     target = _direct_target(ctx)
     if target is None:
         ctx.exit_jump(_new_eip(ctx, read(ctx, 0)))
@@ -71,7 +76,11 @@ def gen_jcc(ctx: DisasContext) -> None:
 
 
 def gen_call(ctx: DisasContext) -> None:
-    """call rel / call r/m: the target is read before the return address (a word for callw) is pushed."""
+    """call rel / call r/m: the target is read before the return address (a word for callw) is pushed;
+    ff /3 is the far one."""
+    if far_kind(ctx) is not None:
+        gen_far_indirect(ctx, Far.CALL)
+        return
     target = _direct_target(ctx)
     dyn: Value | None = None if target is not None else _new_eip(ctx, read(ctx, 0))
     push(ctx, ctx.next_pc & IP_MASK[ctx.opsize], ctx.opsize)
@@ -123,27 +132,69 @@ def gen_jecxz(ctx: DisasContext) -> None:
 
 
 def gen_int(ctx: DisasContext) -> None:
-    """int 0x80 is a syscall, int 3 a trap (eip = next insn); other vectors are #GP: SIGSEGV at the insn."""
+    """int 0x80 is a syscall; int 3 and int 4 go through the gates user mode may use (#BP, #OF: traps);
+    any other vector's gate is the kernel's only: #GP at the instruction, its error code naming the
+    IDT entry (index << 3 | IDT bit)."""
     vector = ctx.insn.operands[0].imm & 0xFF
     if vector == 0x80:
         ctx.exit_with(ExitReason.SYSCALL, ctx.next_pc)
-    elif vector == 3:
-        ctx.exit_with(ExitReason.SIGTRAP, ctx.next_pc)
+    elif vector in (Vector.BP, Vector.OF):
+        ctx.trap(vector, ctx.next_pc)
     else:
-        ctx.exit_with(ExitReason.SIGSEGV, ctx.pc)
+        ctx.trap(Vector.GP, ctx.pc, vector << 3 | 2)
 
 
 def gen_int3(ctx: DisasContext) -> None:
-    """int3: SIGTRAP with eip after the instruction."""
-    ctx.exit_with(ExitReason.SIGTRAP, ctx.next_pc)
+    """int3: #BP, a trap: eip after the instruction."""
+    ctx.trap(Vector.BP, ctx.next_pc)
+
+
+def gen_int1(ctx: DisasContext) -> None:
+    """icebp (int1): #DB; the kernel reports it with eip and si_addr at the instruction itself."""
+    ctx.trap(Vector.DB, ctx.pc)
+
+
+def gen_into(ctx: DisasContext) -> None:
+    """into: #OF (a trap) when OF is set, else nothing."""
+    b = ctx.b
+    go_on = b.new_label()
+    b.brcc(ctx.ld_cc(), cc=CC_NAMES.index("no"), label=go_on)
+    ctx.trap(Vector.OF, ctx.next_pc)
+    ctx.ended = False
+    b.label(label=go_on)
+
+
+def gen_bound(ctx: DisasContext) -> None:
+    """bound r, m: #BR (a fault) unless lower <= r <= upper, the signed bounds at m and m + size."""
+    b = ctx.b
+    size = ctx.opsize
+    index = read(ctx, 0, signed=True)
+    lower = operands.loc(ctx, 1, size)
+    upper = operands.mem_loc(ctx, b.add(lower.addr, size), size)
+    out, go_on = b.new_label(), b.new_label()
+    b.brcond(index, operands.load(ctx, lower, signed=True), cond=COND["lt"], label=out)
+    b.brcond(index, operands.load(ctx, upper, signed=True), cond=COND["le"], label=go_on)
+    b.label(label=out)
+    ctx.trap(Vector.BR, ctx.pc)
+    ctx.ended = False
+    b.label(label=go_on)
 
 
 def gen_privileged(ctx: DisasContext) -> None:
-    """hlt, cli, sti, in, out...: #GP in user mode, SIGSEGV at the insn."""
-    ctx.exit_with(ExitReason.SIGSEGV, ctx.pc)
+    """Instructions of ring 0 (or IOPL): #GP at the instruction, SIGSEGV."""
+    ctx.trap(Vector.GP, ctx.pc)
 
 
-PRIVILEGED = ("hlt", "cli", "sti", "in", "out", "insb", "insw", "insd", "outsb", "outsw", "outsd")
+def gen_undefined(ctx: DisasContext) -> None:
+    """An instruction this CPU does not offer an i386 task: #UD, SIGILL."""
+    raise Invalid(ctx.insn.insn_name())
+
+
+# ring-0 and I/O instructions, and those the kernel does not let user mode run (sysexit, sysret)
+PRIVILEGED = ("hlt", "cli", "sti", "in", "out", "insb", "insw", "insd", "outsb", "outsw", "outsd",
+              "lgdt", "lidt", "lldt", "ltr", "lmsw", "invlpg", "rdmsr", "wrmsr", "wbinvd", "invd", "clts",
+              "sysexit", "sysret")
+UNDEFINED_HERE = ("swapgs", "sysenter", "monitor", "mwait")   # #UD for an i386 task on this CPU
 
 HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType({
     "jmp": gen_jmp,
@@ -155,5 +206,9 @@ HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     "jcxz": gen_jecxz,
     "int": gen_int,
     "int3": gen_int3,
+    "int1": gen_int1,
+    "into": gen_into,
+    "bound": gen_bound,
     **dict.fromkeys(PRIVILEGED, gen_privileged),
+    **dict.fromkeys(UNDEFINED_HERE, gen_undefined),
 })

@@ -12,14 +12,14 @@ from capstone import x86_const as X
 from aotc.frontend.context import COND, DisasContext, Invalid
 from aotc.frontend.operands import read_reg, write_reg
 from aotc.frontend.stack import pop, push
-from aotc.guest.cpu import EAX, EBX, ECX, EDX, OFF_DF, OFF_EFLAGS_MISC
+from aotc.guest.cpu import EAX, EBX, ECX, EDX, EFLAGS_TF, OFF_DF, OFF_EFLAGS_MISC, OFF_EIP, ExitReason
 from aotc.guest.cpumodel import CPUID_LEAVES, CPUID_MAX_BASIC
 from aotc.ir.core import Value
 
 ARITH_FLAGS = 0x8D5          # CF PF AF ZF SF OF
 SAHF_FLAGS = 0xD5            # SF ZF AF PF CF: what lahf/sahf move through ah
 EFLAGS_FIXED = 0x202         # IF and the always-one bit 1
-EFLAGS_MISC_KEPT = (1 << 18) | (1 << 21)   # AC and ID: popf keeps them so that the cpuid probe works
+EFLAGS_MISC_KEPT = EFLAGS_TF | (1 << 18) | (1 << 21)   # TF (single-step), and AC and ID for the cpuid probe
 CF = 1
 
 
@@ -52,14 +52,21 @@ def gen_pushf(ctx: DisasContext) -> None:
 
 
 def gen_popf(ctx: DisasContext) -> None:
-    """popfd: flags, DF and the kept AC/ID bits from the stack (popf: the low 16 bits; AC/ID stay)."""
+    """popfd: flags, DF and the kept TF/AC/ID bits from the stack (popf: the low 16 bits, TF among
+    them; AC/ID stay). Setting TF leaves the TB: cpu_loop single-steps from the next instruction."""
     b = ctx.b
     size = _flags_size(ctx)
     v = pop(ctx, size)
     ctx.st_cc(b.eflags_to_cc(ctx.and_(v, ARITH_FLAGS)))
     b.st_state(ctx.and_(b.shr(v, 10), 1), off=OFF_DF)
-    if size == 4:
-        b.st_state(ctx.and_(v, EFLAGS_MISC_KEPT), off=OFF_EFLAGS_MISC)
+    kept = EFLAGS_MISC_KEPT if size == 4 else EFLAGS_TF
+    misc = ctx.or_(ctx.and_(v, kept), ctx.and_(b.ld_state(off=OFF_EFLAGS_MISC), EFLAGS_MISC_KEPT & ~kept))
+    b.st_state(misc, off=OFF_EFLAGS_MISC)
+    go_on = b.new_label()
+    b.brcond(ctx.and_(misc, EFLAGS_TF), 0, cond=COND["eq"], label=go_on)
+    b.st_state(ctx.next_pc, off=OFF_EIP)
+    b.exit_tb(reason=ExitReason.JUMP)
+    b.label(label=go_on)
 
 
 def gen_lahf(ctx: DisasContext) -> None:

@@ -14,6 +14,7 @@ from aotc.frontend.operands import (
     SEG_REGS,
     Loc,
     address,
+    gpr,
     in_segment,
     load,
     loc,
@@ -27,18 +28,27 @@ from aotc.frontend.operands import (
 from aotc.frontend.stack import pop, push, stack_addr
 from aotc.guest.cpu import (
     CS,
+    DS,
     EAX,
     EBP,
     EBX,
     ECX,
     EDI,
     EDX,
+    ES,
     ESI,
     ESP,
+    FS,
+    GS,
     OFF_HELPER,
+    OFF_HELPER_NEXT,
+    OFF_HELPER_VAL,
     SEG_SEL_OFFSETS,
+    SS,
     ExitReason,
     Helper,
+    LoadSeg,
+    Vector,
 )
 from aotc.ir.core import Value
 from aotc.ir.ops import CC_NAMES
@@ -49,18 +59,50 @@ def cond_code(ctx: DisasContext, stem: str) -> int:
     return CC_NAMES.index(ctx.insn.insn_name()[len(stem):])
 
 
-def load_segment(ctx: DisasContext, seg: int, sel: Value) -> None:
-    """Write a segment selector and leave the TB so Python sets the segment's base (eip = next insn)."""
+def load_segment(ctx: DisasContext, seg: int, sel: Value, flags: int = 0, val: Value = 0) -> None:
+    """Leave the TB for Python to load segment register `seg` with selector `sel` as the CPU does
+    (checking the descriptor, or faulting at this instruction); `flags` (LoadSeg) and `val` say what
+    else the instruction does once the load succeeds."""
     if seg == CS:
         raise Invalid("load of cs")
-    ctx.b.st_state(ctx.b.ext16u(sel), off=SEG_SEL_OFFSETS[seg])
-    ctx.b.st_state(Helper.LOAD_SEG | (seg << 8), off=OFF_HELPER)
-    ctx.exit_with(ExitReason.HELPER, ctx.next_pc)
+    b = ctx.b
+    request = Helper.LOAD_SEG | (seg | flags) << 8
+    b.st_state(ctx.or_(b.shl(b.ext16u(sel), 16), request) if not isinstance(sel, int)
+               else request | (sel & 0xFFFF) << 16, off=OFF_HELPER)
+    b.st_state(ctx.next_pc, off=OFF_HELPER_NEXT)
+    if flags:
+        b.st_state(val, off=OFF_HELPER_VAL)
+    ctx.exit_with(ExitReason.HELPER, ctx.pc)
+
+
+LXS_SEGS = MappingProxyType({"lds": DS, "les": ES, "lfs": FS, "lgs": GS, "lss": SS})
+
+
+def gen_lxs(ctx: DisasContext) -> None:
+    """lds/les/lfs/lgs/lss r, m16:32 (m16:16): the offset goes into r once the selector has loaded."""
+    ops = ctx.insn.operands
+    if ops[1].type != X.X86_OP_MEM:
+        raise Invalid("lxs with a register operand")
+    size = ctx.opsize
+    addr = address(ctx, ops[1].mem)
+    offset = ctx.b.ld(addr, size=size, signed=0)
+    sel = ctx.b.ld(ctx.b.add(addr, size), size=2, signed=0)
+    r, _, width = gpr(ops[0].reg)
+    value = offset if width == 32 else ctx.b.deposit(ctx.ld_reg(r), offset, pos=0, len=16)
+    load_segment(ctx, LXS_SEGS[ctx.insn.insn_name()], sel, LoadSeg.LXS | r << 3, value)
+
+
+SYSTEM_REGS = frozenset(getattr(X, f"X86_REG_{kind}{i}") for kind in ("CR", "DR") for i in range(16)
+                        if hasattr(X, f"X86_REG_{kind}{i}"))
 
 
 def gen_mov(ctx: DisasContext) -> None:
-    """mov in all its forms, including to and from segment registers."""
+    """mov in all its forms, including to and from segment registers (control and debug registers
+    are ring 0's: #GP)."""
     ops = ctx.insn.operands
+    if any(op.type == X.X86_OP_REG and op.reg in SYSTEM_REGS for op in ops):
+        ctx.trap(Vector.GP, ctx.pc)
+        return
     if ops[0].type == X.X86_OP_REG and ops[0].reg in SEG_REGS:
         load_segment(ctx, SEG_REGS[ops[0].reg], read(ctx, 1))
         return
@@ -197,7 +239,9 @@ def gen_pop(ctx: DisasContext) -> None:
     """
     op = ctx.insn.operands[0]
     if op.type == X.X86_OP_REG and op.reg in SEG_REGS:
-        load_segment(ctx, SEG_REGS[op.reg], pop(ctx, ctx.opsize))
+        esp = ctx.ld_reg(ESP)
+        sel = ctx.b.ld(stack_addr(ctx, esp), size=2, signed=0)
+        load_segment(ctx, SEG_REGS[op.reg], sel, LoadSeg.POP, ctx.b.add(esp, ctx.opsize))
         return
     if op.type != X.X86_OP_MEM:
         write_reg(ctx, op.reg, pop(ctx, op.size))
@@ -299,6 +343,7 @@ HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     "cmpxchg8b": gen_cmpxchg8b,
     "bswap": gen_bswap,
     "xlatb": gen_xlat,
+    **dict.fromkeys(LXS_SEGS, gen_lxs),
     "push": gen_push,
     "pop": gen_pop,
     "enter": gen_enter,

@@ -77,7 +77,7 @@ def segment_of(ctx: DisasContext, base: int = 0, string_dst: bool = False) -> in
 
 def in_segment(ctx: DisasContext, seg: int, offset: Value) -> Value:
     """The linear address of `offset` in segment `seg`: offset plus the segment's base (if it has one)."""
-    if seg not in SEGMENTS_WITH_BASE:
+    if seg not in SEGMENTS_WITH_BASE and not ctx.segmented:
         return offset
     return ctx.b.add(offset, ctx.b.ld_state(off=SEG_BASE_OFFSETS[seg]))
 

@@ -14,7 +14,17 @@ from types import MappingProxyType
 
 from capstone import CS_ARCH_X86, CS_MODE_16, CS_MODE_32, Cs, CsInsn
 
-from aotc.frontend import gen_alu, gen_bits, gen_control, gen_misc, gen_mov, gen_simd, gen_string, gen_x87
+from aotc.frontend import (
+    gen_alu,
+    gen_bits,
+    gen_control,
+    gen_far,
+    gen_misc,
+    gen_mov,
+    gen_simd,
+    gen_string,
+    gen_x87,
+)
 from aotc.frontend.context import MASK32, DisasContext, Invalid, Unsupported
 from aotc.frontend.fetch import FetchError
 from aotc.guest.cpu import OFF_CC, ExitReason
@@ -30,6 +40,7 @@ DISPATCH: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     **gen_alu.HANDLERS,
     **gen_mov.HANDLERS,
     **gen_control.HANDLERS,
+    **gen_far.HANDLERS,
     **gen_string.HANDLERS,
     **gen_bits.HANDLERS,
     **gen_misc.HANDLERS,
@@ -70,7 +81,7 @@ def _decode(md: Cs, fetch: Callable[[int, int], bytes], pc: int) -> tuple[CsInsn
     return insn, code, truncated
 
 
-def _lower(b: Builder, insn: CsInsn, default_size: int = 4) -> DisasContext:
+def _lower(b: Builder, insn: CsInsn, default_size: int = 4, segmented: bool = False) -> DisasContext:
     """Emit the IR of one instruction; raise Invalid or Unsupported (leaving the block as it was)."""
     code = bytes(insn.bytes)
     if gen_simd.is_simd(code):      # by opcode: capstone names SSE2's movsd and cmpsd as the string ones
@@ -82,7 +93,7 @@ def _lower(b: Builder, insn: CsInsn, default_size: int = 4) -> DisasContext:
     if handler is None:
         raise Unsupported(insn.insn_name())
     next_pc = (insn.address + insn.size) & EIP_MASK[default_size]
-    ctx = DisasContext(b, insn, insn.address, next_pc, default_size=default_size)
+    ctx = DisasContext(b, insn, insn.address, next_pc, default_size=default_size, segmented=segmented)
     mark = len(b.block.ops)
     b.insn_start(pc=insn.address)
     try:
@@ -100,8 +111,9 @@ def _fault_block(b: Builder, pc: int, reason: ExitReason) -> None:
 
 
 def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int = 512,
-                    default_size: int = 4) -> TranslatedBlock:
-    """Translate the TB starting at guest pc into IR, in code of `default_size` (4: 32-bit, 2: 16-bit)."""
+                    default_size: int = 4, segmented: bool = False) -> TranslatedBlock:
+    """Translate the TB starting at guest pc into IR, in code of `default_size` (4: 32-bit, 2: 16-bit);
+    `segmented` code adds every segment's base to its memory operands (ds, es, ss or cs has one)."""
     md = _decoder(default_size)
     eip_mask = EIP_MASK[default_size]
     block = Block(pc)
@@ -121,7 +133,7 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
             reason = ExitReason.SIGILL
         else:
             try:
-                ctx = _lower(b, insn, default_size)
+                ctx = _lower(b, insn, default_size, segmented)
             except Invalid:
                 reason = ExitReason.SIGILL
             except Unsupported:
@@ -144,7 +156,7 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
             b.goto_tb(slot=0, pc=cur)
             break
     pages = range(pc >> 12, ((pc + max(size, 1) - 1) >> 12) + 1)
-    lookahead = functools.partial(_lookahead, md, fetch, pages, default_size)
+    lookahead = functools.partial(_lookahead, md, fetch, pages, default_size, segmented)
     mark_dead_at_exit(block, OFF_CC, lookahead)
     return TranslatedBlock(block, pc, size, len(insns), insns)
 
@@ -152,7 +164,7 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
 FLAGS_LOOKAHEAD = 6
 
 
-def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, default_size: int,
+def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, default_size: int, segmented: bool,
                pc: int) -> Iterator[list[Op]]:
     """The IR of the first FLAGS_LOOKAHEAD instructions at pc, one list per instruction, as long as they
     lie in the block's own pages (so rewriting them also drops this block's code) and translate."""
@@ -163,7 +175,7 @@ def _lookahead(md: Cs, fetch: Callable[[int, int], bytes], pages: range, default
             return
         mark = len(scratch.block.ops)
         try:
-            ctx = _lower(scratch, insn, default_size)
+            ctx = _lower(scratch, insn, default_size, segmented)
         except (Invalid, Unsupported):
             return
         yield scratch.block.ops[mark:]

@@ -28,17 +28,64 @@ class ExitReason(enum.IntEnum):
     HELPER = 2        # Python finishes the instruction: `helper` says what (see Helper); eip is the next one
     SIGILL = 3        # an undefined instruction (ud2, a bad opcode) at eip
     UNSUPPORTED = 4   # an instruction aotc cannot translate at eip: SIGILL, and aotc says which
-    SIGSEGV = 5       # a privileged instruction (hlt, cli, in/out, int N) at eip: #GP, SIGSEGV on Linux
-    SIGTRAP = 6       # int3 at eip; eip is the next instruction, as after the trap
-    FAULT = 7         # a host signal in generated code: fault_signo, fault_addr and fault_rip are set
+    TRAP = 5          # a CPU exception: `helper` holds the vector, and the error code in bits 8..31;
+                      # eip is the instruction's for a fault, the next one's for a trap (int3, into)
+    FAULT = 6         # a host signal in generated code: fault_signo, fault_addr and fault_rip are set
+
+
+class Vector(enum.IntEnum):
+    """The CPU exceptions a user-mode instruction raises through a TRAP exit (Intel SDM vol. 3, 6.3)."""
+
+    DB = 1            # debug: icebp, or the single-step trap of the trap flag
+    BP = 3            # breakpoint: int3
+    OF = 4            # overflow: into
+    BR = 5            # bound range exceeded
+    UD = 6            # invalid opcode
+    NP = 11           # segment not present
+    SS = 12           # stack segment fault
+    GP = 13           # general protection: privileged instructions, int N, bad selectors
+
+
+class TBMode(enum.IntFlag):
+    """`tb_flags`: how the code at eip is to be translated besides eip itself (QEMU's TB flags);
+    0 is flat 32-bit code, the only mode the jump cache and the persistent cache hold."""
+
+    CODE16 = 1        # cs is a 16-bit code segment: 16-bit default operand and address size
+    SEGMENTED = 2     # ds, es or ss has a base: every memory operand adds its segment's base
+    CS_BASE = 4       # cs has a base: eip is an offset from it
 
 
 class Helper(enum.IntEnum):
     """What a HELPER exit asks Python to do; the low byte of `helper`, the argument in bits 8..15."""
 
-    LOAD_SEG = 1      # seg_sel[arg] was just written: set seg_base[arg] from the guest's TLS descriptors
+    LOAD_SEG = 1      # load segment register arg & 7 with the selector in bits 16..31 (see LoadSeg)
+    FAR = 2           # a far jmp/call/ret or iret, which loads cs (see Far)
 
 
+class Far(enum.IntEnum):
+    """A FAR helper's kind (argument bits 0..3; bit 4, FAR16, for a 16-bit operand size): eip is the
+    instruction's, `helper_next` the next one's; the selector is in bits 16..31 and `helper_val` holds
+    the target offset (jmp, call) or the bytes ret imm16 releases (ret); iret pops all it needs."""
+
+    JMP = 1
+    CALL = 2
+    RET = 3
+    IRET = 4
+
+
+FAR16 = 0x10
+
+
+class LoadSeg(enum.IntFlag):
+    """The bits of a LOAD_SEG helper's argument above the segment register number (bits 0..2): eip is
+    the instruction's, `helper_next` the next one's, and on success Python also moves `helper_val`
+    into esp (POP) or into the register in bits 3..5 (LXS: lds, les, lfs, lgs, lss)."""
+
+    POP = 0x40
+    LXS = 0x80
+
+
+EFLAGS_TF = 0x100             # the trap flag, kept in eflags_misc: cpu_loop single-steps while it is set
 FCW_INIT = 0x037F             # x87: all exceptions masked, extended precision, round to nearest (finit)
 MXCSR_INIT = 0x1F80           # SSE: all exceptions masked, round to nearest, no FTZ/DAZ
 
@@ -54,6 +101,7 @@ class CPUState(ctypes.Structure):
     MMX and SSE state in fxsave layout (see `aotc.guest.fpstate`) whenever Python runs, the initial
     state (FCW_INIT, MXCSR_INIT, nothing else) in a new CPUState, and
     `host_mxcsr`/`host_fcw` are the host's own control words, kept there while generated code runs;
+    `helper_next` and `helper_val` carry a HELPER request's next eip and value;
     `df` is the direction flag (0 or 1); `eflags_misc` keeps the other EFLAGS bits a guest may set with
     popf (AC, ID) so that pushf gives them back.
     """
@@ -82,6 +130,9 @@ class CPUState(ctypes.Structure):
         ("host_mxcsr", ctypes.c_uint32),
         ("host_fcw", ctypes.c_uint32),
         ("fpu", ctypes.c_uint8 * 512),
+        ("helper_next", ctypes.c_uint32),
+        ("helper_val", ctypes.c_uint32),
+        ("tb_flags", ctypes.c_uint32),
     ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -117,5 +168,18 @@ OFF_SCRATCH = _offset("scratch")
 OFF_HOST_MXCSR = _offset("host_mxcsr")
 OFF_HOST_FCW = _offset("host_fcw")
 OFF_FPU = _offset("fpu")
+OFF_HELPER_NEXT = _offset("helper_next")
+OFF_HELPER_VAL = _offset("helper_val")
 FPU_ALIGN = 16          # fxsave/fxrstor need a 16-byte aligned area: CPUState buffers are 16-aligned
 assert OFF_FPU % FPU_ALIGN == 0, "the fxsave area must sit at a 16-byte aligned offset"
+
+
+def refresh_tb_mode(cpu: CPUState) -> None:
+    """Recompute tb_flags' SEGMENTED and CS_BASE bits after a segment register changed (CODE16 is
+    set with cs itself)."""
+    mode = cpu.tb_flags & TBMode.CODE16
+    if cpu.seg_base[DS] or cpu.seg_base[ES] or cpu.seg_base[SS]:
+        mode |= TBMode.SEGMENTED
+    if cpu.seg_base[CS]:
+        mode |= TBMode.CS_BASE
+    cpu.tb_flags = mode

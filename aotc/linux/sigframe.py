@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aotc.backend.flags import ARITH_EFLAGS, cc_from_eflags, eflags_from_cc
 from aotc.guest import fpstate
-from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, FS, GS, SS, CPUState
+from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, EFLAGS_TF, ES, ESI, ESP, FS, GS, SS, CPUState
 from aotc.guest.memory import GuestFault, GuestMemory
 from aotc.linux import fpframe
 
@@ -97,7 +97,7 @@ def restore_eflags(cpu: CPUState, eflags: int) -> None:
     """Take the FIX_EFLAGS bits of `eflags` into the CPU state (ID and the rest stay as they are)."""
     cpu.cc = cc_from_eflags(eflags)
     cpu.df = 1 if eflags & DF else 0
-    cpu.eflags_misc = (cpu.eflags_misc & ~AC) | (eflags & AC)
+    cpu.eflags_misc = (cpu.eflags_misc & ~(AC | EFLAGS_TF)) | (eflags & (AC | EFLAGS_TF))
 
 
 def altstack_flags(sp: int, altstack: tuple[int, int, int]) -> int:
@@ -185,9 +185,11 @@ def _enter_handler(cpu: CPUState, handler: int, frame: int, signo: int, regparm:
     cpu.regs[EAX] = signo
     cpu.regs[EDX], cpu.regs[ECX] = regparm
     cpu.df = 0
-    for seg in (DS, ES):
-        cpu.seg_sel[seg] = USER_DS
+    cpu.eflags_misc &= ~EFLAGS_TF
+    for seg, selector in ((CS, USER_CS), (SS, USER_DS), (DS, USER_DS), (ES, USER_DS)):
+        cpu.seg_sel[seg] = selector
         cpu.seg_base[seg] = 0
+    cpu.tb_flags = 0                    # flat 32-bit code and data: fs and gs keep their bases
 
 
 def setup_frame(mem: GuestMemory, cpu: CPUState, handler: int, flags: int, restorer: int,

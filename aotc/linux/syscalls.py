@@ -6,7 +6,7 @@ for the letters) and returns the result, raising SyscallError (or OSError, Guest
 
 from __future__ import annotations
 
-from aotc.linux import children, clock, fileio, futex, mm, paths, proc, sigwait, sockets, sockmsg
+from aotc.linux import children, clock, fileio, futex, ldt, mm, paths, proc, sigwait, sockets, sockmsg
 from aotc.linux.sysentry import Sys
 
 _TABLE = (
@@ -62,6 +62,7 @@ _TABLE = (
     Sys(118, "fsync", fileio.sys_fsync, "d"),
     Sys(119, "sigreturn", proc.sys_sigreturn, ""),
     Sys(122, "uname", proc.sys_uname, "p"),
+    Sys(123, "modify_ldt", ldt.sys_modify_ldt, "dpu"),
     Sys(125, "mprotect", mm.sys_mprotect, "pxx"),
     Sys(132, "getpgid", proc.sys_getpgid, "d"),
     Sys(133, "fchdir", paths.sys_fchdir, "d"),

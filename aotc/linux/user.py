@@ -16,13 +16,16 @@ import resource
 import signal
 from collections.abc import Callable, Mapping
 
-from aotc.guest.cpu import EAX, EBP, EBX, ECX, EDI, EDX, ESI, CPUState
+from aotc.guest import segments
+from aotc.guest.cpu import EAX, EBP, EBX, ECX, EDI, EDX, ESI, CPUState, Vector
 from aotc.guest.memory import GuestFault, GuestMemory
-from aotc.linux import siginfo
+from aotc.guest.segments import Descriptor
+from aotc.linux import gdt, siginfo, traps
 from aotc.linux.dircookies import DirCookies
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
 from aotc.linux.fdzone import FdZone
 from aotc.linux.interrupt import Host, Interrupted, LibcHost, Restart
+from aotc.linux.ldt import Ldt
 from aotc.linux.sigframe import SigInfo, Trap, setup_frame
 from aotc.linux.signals import SA_RESTART, SigAction, SignalState
 from aotc.linux.strace import format_call, format_result
@@ -30,15 +33,12 @@ from aotc.linux.sysentry import Sys
 from aotc.loader.program import LoadedProgram
 
 ARG_REGS = (EBX, ECX, EDX, ESI, EDI, EBP)
-TLS_ENTRIES = (12, 13, 14)          # GDT_ENTRY_TLS_MIN..MAX on x86
-FLAT_SELECTORS = (0x23, 0x2B)       # __USER32_CS, __USER_DS on an x86-64 kernel: base 0
 GUEST_STACK_LIMIT = 8 << 20
 SIGSEGV = int(signal.SIGSEGV)
 SEGV_MAPERR, SEGV_ACCERR, SI_KERNEL = 1, 2, 0x80
 PF_PROT, PF_USER = 1, 4             # page-fault error code bits (present page, user mode)
 PF_BITS = 0x1F                      # present, write, user, reserved bit, instruction fetch
-TRAP_BREAKPOINT = 3                 # int3 is a trap, not a fault: eflags.RF stays clear
-FAULT_TRAPNO = {int(signal.SIGFPE): 0, int(signal.SIGTRAP): 3, int(signal.SIGILL): 6}
+FAULT_TRAPNO = {int(signal.SIGFPE): 0, int(signal.SIGTRAP): Vector.BP, int(signal.SIGILL): Vector.UD}
 """The trap number a fault leaves in sigcontext (#DE, #BP, #UD); SIGSEGV is #PF (14) or #GP (13)."""
 FD_PATH = re.compile(rb"^(?:/proc/(?P<proc>[^/]+)(?:/task/\d+)?/fd(?:info)?|/dev/fd)/(?P<fd>\d+)/?$")
 RLIMIT_COUNT = 16                   # RLIM_NLIMITS: the resource numbers are the same on i386 and x86-64
@@ -70,6 +70,7 @@ class LinuxUser:
         self.mem = mem
         self.program = program
         self.syscalls = syscalls
+        self.frames_pushed = 0          # signal frames set up so far: did an instruction raise one?
         self.host: Host = host if host is not None else LibcHost()
         self.strace = strace
         self.unimp = unimp
@@ -79,6 +80,7 @@ class LinuxUser:
         self.brk = program.brk
         self.pid = os.getpid()
         self.tls: dict[int, tuple[int, int, int]] = {}
+        self.ldt = Ldt()
         """TLS GDT entries: entry number → (base, limit, flag bits) as set_thread_area gave them."""
         self.signals = SignalState(stop=self.host.default_action)
         self.restart: tuple[Restart, int] | None = None
@@ -183,8 +185,22 @@ class LinuxUser:
             trap = Trap(14, PF_USER | (err & PF_BITS), addr, fault=True)
         else:
             trapno = FAULT_TRAPNO.get(signo, 13) if trapno is None else trapno
-            trap = Trap(trapno, fault=trapno != TRAP_BREAKPOINT)
+            trap = Trap(trapno, fault=trapno not in traps.TRAP_VECTORS)
         self._deliver(cpu, SigInfo(signo, code, (addr,)), act, trap)
+
+    def exception(self, cpu: CPUState, vector: int, err: int = 0) -> None:
+        """CPU exception `vector` (error code `err`) raised by the instruction before cpu.eip (a trap)
+        or at it (a fault): the signal Linux sends for it (see aotc.linux.traps)."""
+        self._raise(cpu, traps.EXCEPTIONS[vector], vector, err)
+
+    def single_step(self, cpu: CPUState) -> None:
+        """The #DB after an instruction ran with the trap flag set: SIGTRAP (TRAP_TRACE) at cpu.eip."""
+        self._raise(cpu, traps.SINGLE_STEP, Vector.DB, 0)
+
+    def _raise(self, cpu: CPUState, exc: traps.Delivery, vector: int, err: int) -> None:
+        act = self.signals.handler_for_fault(exc.signo)
+        info = SigInfo(exc.signo, exc.code, (cpu.eip if exc.addr_is_eip else 0,))
+        self._deliver(cpu, info, act, Trap(vector, err, fault=not exc.trap))
 
     def _deliver(self, cpu: CPUState, info: SigInfo, act: SigAction, trap: Trap) -> None:
         """Push the frame and enter the handler; a stack that cannot take it gets SIGSEGV's default."""
@@ -199,6 +215,7 @@ class LinuxUser:
         except GuestFault:
             raise GuestKilled(SIGSEGV, "no room for a signal frame") from None
         sig.delivered(info.signo, act)
+        self.frames_pushed += 1
 
     # -- helpers the handlers share --------------------------------------------------------------
 
@@ -245,11 +262,17 @@ class LinuxUser:
             raise GuestFault(addr)
         self.mem.write(addr, data)
 
+    def descriptor(self, selector: int) -> Descriptor | None:
+        """The descriptor a selector names: in the LDT (TI set) or the GDT; None beyond the table."""
+        raw = self.ldt.entry(selector >> 3) if selector & 4 else gdt.gdt_entry(selector >> 3, self.tls)
+        return None if raw is None else segments.parse(raw)
+
     def segment_base(self, selector: int) -> int:
-        """The base of the segment a guest selector names: a TLS entry, or 0 for the flat ones."""
-        if selector < 4 or selector in FLAT_SELECTORS:
-            return 0
-        entry = self.tls.get(selector >> 3)
-        if selector & 4 or (selector & 3) != 3 or entry is None:
-            raise ValueError(f"selector {selector:#x} names no segment")
-        return entry[0]
+        """The base a data segment register gets from `selector`; ValueError where the CPU's load of
+        it would fault."""
+        desc = self.descriptor(selector)
+        try:
+            segments.check_data_load(selector, desc, is_ss=False)
+        except segments.SegmentFault as e:
+            raise ValueError(f"selector {selector:#x}: {e}") from None
+        return desc.base if desc is not None and selector & ~3 else 0

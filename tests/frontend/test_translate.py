@@ -6,7 +6,19 @@ import pytest
 from i386asm import assemble_i386
 
 from aotc.frontend.translate import FetchError, TranslatedBlock, translate_block
-from aotc.guest.cpu import OFF_CC, OFF_EIP, OFF_HELPER, REG_OFFSETS, SEG_SEL_OFFSETS, ExitReason, Helper
+from aotc.guest.cpu import (
+    OFF_CC,
+    OFF_EIP,
+    OFF_HELPER,
+    OFF_HELPER_NEXT,
+    OFF_HELPER_VAL,
+    REG_OFFSETS,
+    SEG_SEL_OFFSETS,
+    ExitReason,
+    Far,
+    Helper,
+    Vector,
+)
 from aotc.ir.ops import CC_NAMES
 
 BASE = 0x8049000
@@ -138,14 +150,8 @@ def test_cut_off_later_insn_ends_tb_before_it():
 
 @pytest.mark.parametrize("src,reason,eip_off", [
     ("int 0x80", ExitReason.SYSCALL, 2),
-    ("int3", ExitReason.SIGTRAP, 1),
-    ("int 0x21", ExitReason.SIGSEGV, 0),
-    (".byte 0xcd, 0x03", ExitReason.SIGTRAP, 2),
-    ("hlt", ExitReason.SIGSEGV, 0),
-    ("cli", ExitReason.SIGSEGV, 0),
-    ("in al, dx", ExitReason.SIGSEGV, 0),
 ])
-def test_trapping_instructions_exit(src, reason, eip_off):
+def test_syscall_exits(src, reason, eip_off):
     tb = tb_of(src + "\nnop")
     assert tb.ninsns == 1
     assert last(tb).args["reason"] == reason
@@ -153,13 +159,50 @@ def test_trapping_instructions_exit(src, reason, eip_off):
     assert eip.args["off"] == OFF_EIP and eip.ins[0] == BASE + eip_off
 
 
-def test_mov_to_gs_stores_selector_and_exits_to_helper():
+@pytest.mark.parametrize("src,vector,err,eip_off", [
+    ("int3", Vector.BP, 0, 1),                    # traps: eip after the instruction
+    (".byte 0xcd, 0x03", Vector.BP, 0, 2),
+    ("int 4", Vector.OF, 0, 2),
+    ("int 0x21", Vector.GP, 0x21 << 3 | 2, 0),    # faults: eip at it
+    ("int 1", Vector.GP, 1 << 3 | 2, 0),
+    (".byte 0xf1", Vector.DB, 0, 0),               # icebp: the kernel reports it at the instruction
+    ("hlt", Vector.GP, 0, 0),
+    ("cli", Vector.GP, 0, 0),
+    ("in al, dx", Vector.GP, 0, 0),
+    ("mov eax, cr0", Vector.GP, 0, 0),
+    ("rdmsr", Vector.GP, 0, 0),
+])
+def test_trapping_instructions_exit(src, vector, err, eip_off):
+    tb = tb_of(src + "\nnop")
+    assert tb.ninsns == 1
+    assert last(tb).args["reason"] == ExitReason.TRAP
+    stores = {op.args["off"]: op.ins[0] for op in tb.block.ops if op.name == "st_state"}
+    assert stores[OFF_HELPER] == vector | err << 8
+    assert stores[OFF_EIP] == BASE + eip_off
+
+
+def test_mov_to_gs_exits_to_helper_with_the_selector():
     tb = tb_of("mov gs, ax\nnop")
     assert tb.ninsns == 1 and last(tb).args["reason"] == ExitReason.HELPER
     stores = {op.args["off"]: op.ins[0] for op in tb.block.ops if op.name == "st_state"}
-    assert stores[OFF_HELPER] == Helper.LOAD_SEG | (5 << 8)
-    assert stores[OFF_EIP] == BASE + tb.size
-    assert SEG_SEL_OFFSETS[5] in stores
+    assert stores[OFF_EIP] == BASE                  # a bad selector faults at the instruction
+    assert stores[OFF_HELPER_NEXT] == BASE + tb.size
+    assert SEG_SEL_OFFSETS[5] not in stores         # Python loads the register once the checks pass
+
+
+@pytest.mark.parametrize("src,kind,selector,value", [
+    ("ljmp 0xf:0x12345678", Far.JMP, 0xF, 0x12345678),
+    ("lcall 0x2b:0x1000", Far.CALL, 0x2B, 0x1000),
+    ("retf 8", Far.RET, 0, 8),
+    ("iretd", Far.IRET, 0, 0),
+])
+def test_far_transfers_exit_to_helper(src, kind, selector, value):
+    tb = tb_of(src + "\nnop")
+    assert tb.ninsns == 1 and last(tb).args["reason"] == ExitReason.HELPER
+    stores = {op.args["off"]: op.ins[0] for op in tb.block.ops if op.name == "st_state"}
+    assert stores[OFF_HELPER] == Helper.FAR | kind << 8 | selector << 16
+    assert stores[OFF_HELPER_VAL] == value and stores[OFF_EIP] == BASE
+    assert stores[OFF_HELPER_NEXT] == BASE + tb.size
 
 
 def test_mov_to_cs_is_sigill():
