@@ -9,7 +9,7 @@ from collections.abc import Callable
 from aotc.exec import seghelpers
 from aotc.exec.engine import Engine
 from aotc.frontend.fetch import FetchError
-from aotc.guest.cpu import CS, EFLAGS_TF, CPUState, ExitReason, Helper, Vector
+from aotc.guest.cpu import CS, EFLAGS_TF, SS, CPUState, ExitReason, Helper, Vector
 from aotc.guest.memory import PROT_WRITE
 from aotc.linux import GuestKilled
 from aotc.linux.user import PF_PROT, LinuxUser
@@ -34,7 +34,8 @@ def describe_insn(fetch: Callable[[int, int], bytes], pc: int) -> str:
     return f"0x{pc:08x}: {bytes(insn.bytes).hex(' ')} ({insn.mnemonic} {insn.op_str})".rstrip()
 
 
-HELPERS = {Helper.LOAD_SEG: seghelpers.load_segment, Helper.FAR: seghelpers.far_transfer}
+HELPERS = {Helper.LOAD_SEG: seghelpers.load_segment, Helper.FAR: seghelpers.far_transfer,
+           Helper.QUERY_SEG: seghelpers.query_segment}
 
 
 class CpuLoop:
@@ -94,7 +95,8 @@ class CpuLoop:
     def _step(self) -> None:
         """Run one instruction with the trap flag set, then take the single-step trap: SIGTRAP at the
         next instruction, unless the instruction ended in a syscall (whose int 0x80 entry clears TF
-        for the kernel) or raised a signal of its own."""
+        for the kernel) or raised a signal of its own, or loaded ss (whose next instruction runs in
+        the CPU's interrupt shadow: the trap comes after that one)."""
         cpu, engine = self.cpu, self.engine
         try:
             tb = engine.translate(cpu.eip, once=True, mode=cpu.tb_flags, cs_base=cpu.seg_base[CS])
@@ -106,7 +108,9 @@ class CpuLoop:
         engine.stats.dispatcher_exits += 1
         reason = exit_value & 0xFF
         self.handlers[reason]()
-        if reason in (ExitReason.JUMP, ExitReason.HELPER) and self.linux.frames_pushed == frames:
+        completed = reason in (ExitReason.JUMP, ExitReason.HELPER) and self.linux.frames_pushed == frames
+        loaded_ss = reason == ExitReason.HELPER and cpu.helper & 0x7FF == Helper.LOAD_SEG | SS << 8
+        if completed and not loaded_ss:
             self.linux.single_step(cpu)
         if cpu.exit_request:
             cpu.exit_request = 0

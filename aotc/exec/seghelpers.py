@@ -9,14 +9,18 @@ from __future__ import annotations
 import signal
 import sys
 
+from aotc.backend.flags import cc_from_eflags, eflags_from_cc
+from aotc.guest import segments
 from aotc.guest.cpu import (
     CS,
     ESP,
     FAR16,
+    QUERY16,
     SS,
     CPUState,
     Far,
     LoadSeg,
+    SegQuery,
     TBMode,
     refresh_tb_mode,
 )
@@ -115,3 +119,27 @@ def far_transfer(linux: LinuxUser, cpu: CPUState) -> None:
     cpu.eip = offset
     if eflags is not None:
         restore_eflags(cpu, eflags)
+
+
+ZF = 0x40
+VERIFY = {SegQuery.VERR: segments.verr, SegQuery.VERW: segments.verw}
+READ = {SegQuery.LAR: segments.lar, SegQuery.LSL: segments.lsl}
+
+
+def query_segment(linux: LinuxUser, cpu: CPUState) -> None:
+    """QUERY_SEG: lar/lsl write the register and set ZF when the descriptor allows it, else clear ZF;
+    verr/verw set ZF as the segment can be read or written."""
+    arg, selector = (cpu.helper >> 8) & 0xFF, cpu.helper >> 16
+    kind = SegQuery(arg & 3)
+    desc = linux.descriptor(selector)
+    if kind in VERIFY:
+        ok = VERIFY[kind](selector, desc)
+    else:
+        value = READ[kind](selector, desc)
+        ok = value is not None
+        if ok:
+            r = (arg >> 2) & 7
+            cpu.regs[r] = (cpu.regs[r] & 0xFFFF0000) | (value & 0xFFFF) if arg & QUERY16 else value
+    eflags = eflags_from_cc(cpu.cc)
+    cpu.cc = cc_from_eflags(eflags | ZF if ok else eflags & ~ZF)
+    cpu.eip = cpu.helper_next

@@ -30,7 +30,8 @@ class Invalid(Exception):
 class DisasContext:
     """State while lowering one instruction: `ended` is set once the instruction has closed the TB;
     `default_size` is the code segment's default operand and address size in bytes (its D bit: 4, or
-    2 in a 16-bit code segment); `segmented` code adds every segment's base, not only fs's and gs's."""
+    2 in a 16-bit code segment); `segmented` code adds every segment's base, not only fs's and gs's;
+    a `single` instruction TB (single-stepping) runs one iteration of a rep string instruction."""
 
     b: Builder
     insn: CsInsn | None
@@ -39,6 +40,7 @@ class DisasContext:
     ended: bool = False
     default_size: int = 4
     segmented: bool = False
+    single: bool = False
 
     # ---- guest registers and flags (naive: load on every read, store on every write) ----
 

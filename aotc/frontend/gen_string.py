@@ -15,7 +15,7 @@ from capstone import x86_const as X
 
 from aotc.frontend.context import COND, DisasContext, Unsupported
 from aotc.frontend.operands import in_segment, read_reg, segment_of, write_reg
-from aotc.guest.cpu import OFF_DF
+from aotc.guest.cpu import OFF_DF, OFF_EIP, ExitReason
 from aotc.ir.core import Value
 from aotc.ir.ops import CC_NAMES
 
@@ -112,7 +112,7 @@ COMPARES = frozenset({"cmps", "scas"})
 
 def gen_string(ctx: DisasContext) -> None:
     """One string instruction, or with a rep prefix a loop: test the count, body, count -= 1, (ZF exit),
-    repeat."""
+    repeat (in a single-instruction TB: once, leaving eip at the instruction while it has more to do)."""
     name = ctx.insn.insn_name()
     if not STRING_OPCODES[0] <= ctx.insn.opcode[0] <= STRING_OPCODES[1]:
         raise Unsupported(f"SSE {name}")
@@ -134,7 +134,12 @@ def gen_string(ctx: DisasContext) -> None:
         left = b.ext16u(left)
     if kind in COMPARES:
         b.brcc(ctx.ld_cc(), cc=REP_EXIT_CC[rep], label=done)
-    b.brcond(left, 0, cond=COND["ne"], label=top)
+    if ctx.single:                  # one iteration, then back to this instruction (a single-step trap)
+        b.brcond(left, 0, cond=COND["eq"], label=done)
+        b.st_state(ctx.pc, off=OFF_EIP)
+        b.exit_tb(reason=ExitReason.JUMP)
+    else:
+        b.brcond(left, 0, cond=COND["ne"], label=top)
     b.label(label=done)
 
 

@@ -21,6 +21,7 @@ from aotc.frontend import (
     gen_far,
     gen_misc,
     gen_mov,
+    gen_selectors,
     gen_simd,
     gen_string,
     gen_x87,
@@ -41,6 +42,7 @@ DISPATCH: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     **gen_mov.HANDLERS,
     **gen_control.HANDLERS,
     **gen_far.HANDLERS,
+    **gen_selectors.HANDLERS,
     **gen_string.HANDLERS,
     **gen_bits.HANDLERS,
     **gen_misc.HANDLERS,
@@ -81,7 +83,8 @@ def _decode(md: Cs, fetch: Callable[[int, int], bytes], pc: int) -> tuple[CsInsn
     return insn, code, truncated
 
 
-def _lower(b: Builder, insn: CsInsn, default_size: int = 4, segmented: bool = False) -> DisasContext:
+def _lower(b: Builder, insn: CsInsn, default_size: int = 4, segmented: bool = False,
+           single: bool = False) -> DisasContext:
     """Emit the IR of one instruction; raise Invalid or Unsupported (leaving the block as it was)."""
     code = bytes(insn.bytes)
     if gen_simd.is_simd(code):      # by opcode: capstone names SSE2's movsd and cmpsd as the string ones
@@ -93,7 +96,8 @@ def _lower(b: Builder, insn: CsInsn, default_size: int = 4, segmented: bool = Fa
     if handler is None:
         raise Unsupported(insn.insn_name())
     next_pc = (insn.address + insn.size) & EIP_MASK[default_size]
-    ctx = DisasContext(b, insn, insn.address, next_pc, default_size=default_size, segmented=segmented)
+    ctx = DisasContext(b, insn, insn.address, next_pc, default_size=default_size, segmented=segmented,
+                       single=single)
     mark = len(b.block.ops)
     b.insn_start(pc=insn.address)
     try:
@@ -133,7 +137,7 @@ def translate_block(fetch: Callable[[int, int], bytes], pc: int, max_insns: int 
             reason = ExitReason.SIGILL
         else:
             try:
-                ctx = _lower(b, insn, default_size, segmented)
+                ctx = _lower(b, insn, default_size, segmented, max_insns == 1)
             except Invalid:
                 reason = ExitReason.SIGILL
             except Unsupported:

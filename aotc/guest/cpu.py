@@ -60,6 +60,7 @@ class Helper(enum.IntEnum):
 
     LOAD_SEG = 1      # load segment register arg & 7 with the selector in bits 16..31 (see LoadSeg)
     FAR = 2           # a far jmp/call/ret or iret, which loads cs (see Far)
+    QUERY_SEG = 3     # lar/lsl/verr/verw on the selector in bits 16..31 (see SegQuery)
 
 
 class Far(enum.IntEnum):
@@ -74,6 +75,19 @@ class Far(enum.IntEnum):
 
 
 FAR16 = 0x10
+
+
+class SegQuery(enum.IntEnum):
+    """A QUERY_SEG helper's kind (argument bits 0..1); bits 2..4 name lar's and lsl's destination
+    register, bit 5 (QUERY16) a 16-bit one; `helper_next` is the next eip."""
+
+    LAR = 0
+    LSL = 1
+    VERR = 2
+    VERW = 3
+
+
+QUERY16 = 0x20
 
 
 class LoadSeg(enum.IntFlag):

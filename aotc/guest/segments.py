@@ -143,3 +143,40 @@ def encode_user_desc(base: int, limit: int, flags: int) -> bytes:
     g_d_avl = ((8 if flags & UD_LIMIT_IN_PAGES else 0) | (4 if flags & UD_SEG_32BIT else 0)
                | (flags & UD_USEABLE) >> 6)
     return encode(base, limit, access, g_d_avl)
+
+
+# system descriptor types lar and lsl accept in IA-32e mode (LDT, TSS; lar also call gates)
+LAR_SYSTEM_TYPES, LSL_SYSTEM_TYPES = frozenset({2, 9, 0xB, 0xC}), frozenset({2, 9, 0xB})
+
+
+def _visible(selector: int, desc: Descriptor | None, system_types: frozenset[int]) -> bool:
+    """Whether lar/lsl/verr/verw may look at the descriptor: present in the table, of a type they take,
+    and (unless conforming code) DPL >= max(CPL, RPL)."""
+    if _is_null(selector) or desc is None:
+        return False
+    if not desc.s and desc.type not in system_types:
+        return False
+    return desc.conforming or desc.dpl >= max(CPL, selector & 3)
+
+
+def lar(selector: int, desc: Descriptor | None) -> int | None:
+    """lar's access-rights dword (the SDM leaves bits 16..19 to the CPU: AMD gives the limit's), or None
+    when it clears ZF."""
+    if not _visible(selector, desc, LAR_SYSTEM_TYPES):
+        return None
+    return int.from_bytes(desc.raw[4:8], "little") & 0x00FFFF00    # this CPU keeps limit 19:16
+
+
+def lsl(selector: int, desc: Descriptor | None) -> int | None:
+    """lsl's byte limit, or None when it clears ZF."""
+    return desc.limit if _visible(selector, desc, LSL_SYSTEM_TYPES) else None
+
+
+def verr(selector: int, desc: Descriptor | None) -> bool:
+    """Whether the segment can be read at CPL 3."""
+    return _visible(selector, desc, frozenset()) and desc.readable
+
+
+def verw(selector: int, desc: Descriptor | None) -> bool:
+    """Whether the segment can be written at CPL 3."""
+    return _visible(selector, desc, frozenset()) and desc.writable

@@ -49,6 +49,20 @@ __asm__(".text\n.code16\n.globl code16_start, code16_end\ncode16_start:\n"
         ".globl c32_far_imm\nc32_far_imm:\n  movl %esp, %eax\n  lret $8\n");
 extern char code16_start[], code16_end[], c16_f1[], c16_f2[], c16_f3[], c16_f4[], c32_far[], c32_far_imm[];
 
+static void queries(void) {
+    static const unsigned sels[] = {SEL(1), SEL(2), SEL(3), SEL(4), SEL(5), SEL(6), SEL(7), SEL(1) & ~3,
+                                    SEL(100), 0, 3, 0x10, 0x18, 0x23, 0x2b, 0x33, 0x63, 0x6b, 0x7b, 0x83};
+    for (unsigned i = 0; i < sizeof sels / sizeof *sels; i++) {
+        unsigned lar = 0x12345678, lsl = 0x9abcdef0, lzf, szf, rzf, wzf, lar16 = 0x55555555;
+        __asm__ volatile("lar %4, %0\n setz %b2\n lsl %4, %1\n setz %b3\n" : "+r"(lar), "+r"(lsl), "=q"(lzf), "=q"(szf)
+                         : "r"(sels[i]));
+        __asm__ volatile("verr %w2\n setz %b0\n verw %w2\n setz %b1" : "=q"(rzf), "=q"(wzf) : "r"(sels[i]));
+        __asm__ volatile("larw %w1, %w0" : "+r"(lar16) : "r"(sels[i]));
+        printf("sel %#x: lar %d %#x lsl %d %#x verr %d verw %d larw %#x\n", sels[i], lzf & 1, lar,
+               szf & 1, sels[i] == 0x7b ? 0 : lsl, rzf & 1, wzf & 1, lar16);
+    }
+}
+
 static void far_calls(void) {
     printf("set 8 code16: %d\n", set_entry(8, code16_start, code16_end - code16_start, 0, 1, 2, 0, 0));
     printf("set 9 code32: %d\n", set_entry(9, 0, 0xfffff, 1, 1, 2, 0, 1));
@@ -229,6 +243,7 @@ int main(void) {
     }
     e2 = e1;
     printf("  reg after: %#x\n", e2);
+    queries();
     far_calls();
     return 0;
 }
