@@ -26,13 +26,19 @@ def direct_targets(block: Block) -> set[int] | None:
     return targets
 
 
+BRANCHES = frozenset({"label", "br", "brcond", "brcc"})
+
+
 def written_before_read(insns: Iterable[list[Op]], off: int) -> bool:
     """Whether the field at `off` is stored before it is loaded, instruction by instruction; an
-    instruction that ends its block (a TB exit) before either decides nothing, so the answer is no."""
+    instruction that ends its block (a TB exit) before either decides nothing, so the answer is no,
+    and so does a branch before either (a store it may jump past, as `rep cmps` with a zero count)."""
     for ops in insns:
         for op in ops:
             if op.name in ("ld_state", "st_state") and op.args["off"] == off:
                 return op.name == "st_state"
+            if op.name in BRANCHES:
+                return False
         if any(op.name in ("goto_tb", "exit_tb", "lookup_and_goto_ptr") for op in ops):
             return False
     return False

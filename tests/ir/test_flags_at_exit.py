@@ -35,6 +35,10 @@ def test_written_before_read_per_instruction() -> None:
     assert not written_before_read(insns("t0 = ld_state off=0x24\nfp_fi t0, insn=0"), CC)   # fcmov reads
     assert not written_before_read(insns("goto_tb slot=0, pc=0x10"), CC)
     assert not written_before_read([], CC)
+    # rep cmps: the flags are written inside a loop that a zero count skips
+    rep_cmps = insns("t0 = ld_state off=0x4\nbrcond t0, 0, cond=eq, label=L0\n"
+                     "t1, t2 = sub_cc t0, 1, w=8\nst_state t2, off=0x24\nlabel label=L0")
+    assert not written_before_read(rep_cmps, CC)
 
 
 def test_mark_dead_at_exit() -> None:
