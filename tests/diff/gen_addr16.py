@@ -403,8 +403,11 @@ def gen_indirect16(rng: random.Random) -> Template:
 
 def gen_stack16(rng: random.Random) -> Template:
     """pushw imm, enterw/enter with nesting levels (the copied frame pointers recorded), enterw's
-    bp-only write, pushaw/popaw."""
-    form = rng.choice(("pushw", "enter", "enter", "enterw-bp", "pushaw", "popaw"))
+    bp-only write, pushaw/popaw, and bswap r16 (undefined in the manuals: the CPU clears the word)."""
+    form = rng.choice(("pushw", "enter", "enter", "enterw-bp", "pushaw", "popaw", "bswapw"))
+    if form == "bswapw":
+        number = rng.choice((0, 1, 2, 3, 5, 6, 7))        # ax, cx, dx, bx, bp, si, di
+        return [f".byte 0x66, 0x0f, {0xC8 + number:#x}  /* bswap r16 */"], None
     if form == "pushw":
         imm = rng.choice((rng.randrange(-128, 128), rng.getrandbits(16)))
         return [f"pushw ${imm & 0xFFFF:#x}", f"popw %{rng.choice(REG16)}"], None

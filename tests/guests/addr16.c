@@ -95,6 +95,29 @@ static void gs_offset(void) {
     printf("gs:[bx] with ebx=0xabcd0000 is gs:0: %d\n", via16 == via32);
 }
 
+/* x87, MMX and SSE instructions run as host instructions: with 0x67 their ModRM is a 16-bit one */
+static void fp_simd(void) {
+    static unsigned char out[32];
+    double d = 0;
+    unsigned m = 0;
+    memcpy(&AT(0xfff8), "\x00\x00\x00\x00\x00\x00\xf8\x3f", 8);            /* 1.5 at 0xfff8 */
+    for (unsigned i = 0; i < 16; i++)
+        AT(0x2230 + i) = (unsigned char)(0x10 * i + 1);
+    __asm__ volatile("addr16 fldl (%%bx,%%si)\n\tfaddl (%%bx,%%si)\n\tfstpl %0"
+                     : "=m"(d) : "b"(0x1234fff0u), "S"(0xabcd0008u));
+    __asm__ volatile("push %%ebp\n\tmovl $0x5555f000, %%ebp\n\t"      /* bp + di + 0x30 wraps to 0x2230 */
+                     "addr16 movdqu 0x30(%%bp,%%di), %%xmm0\n\t"
+                     "addr16 pshufd $0x1b, 0x30(%%bp,%%di), %%xmm1\n\tpop %%ebp\n\t"
+                     "movdqu %%xmm0, %0\n\tmovdqu %%xmm1, 16+%0"
+                     : "=m"(out) : "D"(0x00013200u));
+    __asm__ volatile("push %%ebp\n\tmovl $0x77772000, %%ebp\n\t"
+                     "addr16 movd 0x230(%%bp), %%mm0\n\tmovd %%mm0, %0\n\temms\n\tpop %%ebp" : "=r"(m));
+    printf("fld/fadd [bx+si]: %g  movdqu/pshufd [bp+di+0x30]:", d);
+    for (unsigned i = 0; i < 32; i++)
+        printf(" %02x", out[i]);
+    printf("  movd [bp+0x230]: %08x\n", m);
+}
+
 /* s16_N(regs): regs = {eax, ecx, esi, edi, df in / eflags out} for one string instruction on si/di/cx */
 #define STR(n, insn)                                                                                  \
     ".globl s16_" #n "\ns16_" #n ":\n"                                                                \
@@ -246,6 +269,7 @@ int main(void) {
     }
     addressing();
     gs_offset();
+    fp_simd();
     strings();
     loops();
     stack_forms();
