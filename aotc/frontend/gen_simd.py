@@ -132,7 +132,7 @@ def gen_simd(ctx: DisasContext) -> None:
     """One MMX/SSE..SSSE3 instruction on the host's own unit."""
     code = bytes(ctx.insn.bytes)
     has_modrm = _has_modrm(code)
-    enc = P.split(code, ctx.insn.size, has_modrm)
+    enc = P.split(code, ctx.insn.size, has_modrm, ctx.default_size)
     shape = _shape(enc)
     keep = bytes([enc.mandatory]) if enc.mandatory else b""
     if shape == "CC":

@@ -28,9 +28,9 @@ def gen_x87(ctx: DisasContext) -> None:
     size = ctx.insn.size
     body = code.lstrip(bytes([P.FWAIT]))
     if not body:                               # fwait alone: the host's fwait raises what is pending
-        P.emit(ctx, P.split(code, size, has_modrm=False))
+        P.emit(ctx, P.split(code, size, has_modrm=False, default_size=ctx.default_size))
         return
-    enc = P.split(code, size, has_modrm=True)
+    enc = P.split(code, size, has_modrm=True, default_size=ctx.default_size)
     op, keep = enc.opcode[0], bytes([P.OPSIZE])
     register = enc.mod == 3
     if register and (op, enc.reg, enc.rm) == FNSTSW_AX:

@@ -54,8 +54,9 @@ def _mandatory(prefixes: bytes) -> int:
     return OPSIZE if OPSIZE in prefixes else 0
 
 
-def split(code: bytes, size: int, has_modrm: bool) -> Encoding:
-    """Take apart the `size` bytes of one FP/SIMD instruction (whose opcode has a ModRM if has_modrm)."""
+def split(code: bytes, size: int, has_modrm: bool, default_size: int = 4) -> Encoding:
+    """Take apart the `size` bytes of one FP/SIMD instruction (whose opcode has a ModRM if has_modrm),
+    in code of `default_size` (a 16-bit ModRM in 16-bit code, or in 32-bit code with 0x67)."""
     i = 0
     while code[i] == FWAIT and i + 1 < size:
         i += 1
@@ -78,7 +79,8 @@ def split(code: bytes, size: int, has_modrm: bool) -> Encoding:
     m = code[i]
     i += 1
     mod, reg, rm = m >> 6, (m >> 3) & 7, m & 7
-    if mod != 3 and ADDRSIZE in prefixes:     # 16-bit ModRM: no SIB, disp8 or disp16 ([disp16] alone)
+    addr16 = (ADDRSIZE in prefixes) != (default_size == 2)
+    if mod != 3 and addr16:                   # 16-bit ModRM: no SIB, disp8 or disp16 ([disp16] alone)
         i += {0: 2 if rm == 6 else 0, 1: 1, 2: 2}[mod]
     elif mod != 3:
         disp = {0: 0, 1: 1, 2: 4}[mod]

@@ -280,3 +280,16 @@ def test_16bit_code_string_ops_on_si_di_cx():
               {0x100: b"wxyz", 0x200: bytes(4)}, state={OFF_DF: 0})
     assert bytes(r.memory[0x200 + i] for i in range(4)) == b"wxyz"
     assert (r["esi"], r["edi"], r["ecx"]) == (0x10104, 0x20204, 0x70000)
+
+
+@pytest.mark.parametrize("src,default_size,base", [
+    ("addr16 pshufd xmm1, [bp+di+0x1234], 0x1b\nint 0x80", 4, BASE),
+    (".code16\npshufd xmm1, [bp+di+0x1234], 0x1b\nint 0x80", 2, 0x1000),
+    (".code16\naddr32 pshufd xmm1, [ebp+edi*4+0x1234], 0x1b\nint 0x80", 2, 0x1000),
+])
+def test_passthrough_reads_a_16bit_modrm_in_16bit_addressing(src, default_size, base):
+    code = assemble_i386(src)
+    fetch = lambda a, n: code[a - base:a - base + n] if 0 <= a - base < len(code) else b""  # noqa: E731
+    ops = translate_block(fetch, base, default_size=default_size).block.ops
+    fp = next(op for op in ops if op.name == "fp")
+    assert fp.args["insn"].imm == b"\x1b" and fp.args["insn"].rm is None
