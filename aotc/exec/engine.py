@@ -138,6 +138,10 @@ class Engine:
         cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
         self.host_signals.attach(cpu, self.jmp_cache)
 
+    def close(self) -> None:
+        """Done running: host signals stop reaching the CPU state, jump cache and handler we own."""
+        self.host_signals.release()
+
     def flush(self) -> None:
         """Forget every TB and empty the code buffer past the fixed code (QEMU's tb_flush)."""
         for tb in self.tbs.values():

@@ -251,6 +251,7 @@ class HostSignals:
     """The handler, its stubs and the pending table, placed in the fixed part of a code buffer."""
 
     def __init__(self, buf: CodeBuffer) -> None:
+        self.caught: set[int] = set()
         self.ctrl = SignalControl()
         ctrl = self.ctrl
         ctrl.flag_ptr = ctypes.addressof(ctrl) + _off("spare")
@@ -278,6 +279,21 @@ class HostSignals:
         act = _KernelSigaction(self.handler, SA_SIGINFO | SA_RESTORER, self.restorer, (1 << 64) - 1)
         if _libc.syscall(_SYS_RT_SIGACTION, signo, ctypes.byref(act), None, 8) != 0:
             raise OSError(ctypes.get_errno(), f"rt_sigaction({signo}) failed")
+        self.caught.add(signo)
+
+    def release(self) -> None:
+        """Stop catching: block every signal in this thread (the guest is gone, nothing is delivered
+        any more), point the handler at no CPU state and no jump cache, and put back the default action
+        of each signal caught. Called before the CPU state, the jump cache and the code buffer holding
+        the handler are freed: a signal taken after that would write into freed memory."""
+        block_all_signals()
+        ctrl = self.ctrl
+        ctrl.flag_ptr = ctypes.addressof(ctrl) + _off("spare")
+        ctrl.jmp_entries = 0
+        dfl = _KernelSigaction(0, 0, 0, 0)
+        for signo in self.caught:
+            _libc.syscall(_SYS_RT_SIGACTION, signo, ctypes.byref(dfl), None, 8)
+        self.caught.clear()
 
     def default_action(self, signo: int) -> None:
         """Let the host kernel apply signo's default action to aotc, then catch it again: for a stop

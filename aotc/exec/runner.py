@@ -98,6 +98,7 @@ class GuestRun:
         except GuestKilled as e:
             return Outcome(signo=e.signo)
         finally:
+            self.loop.engine.close()
             if self.store is not None:
                 self.store.close()
         raise AssertionError("cpu_loop returned")
