@@ -1,6 +1,9 @@
-"""Build the guest test programs (tests/guests/*.c) as static i386 binaries at every optimization level.
+"""Build the guest test programs (tests/guests/*.c) as static i386 binaries in every variant.
 
-Outputs go to build/guests/<name>-O<level> (git-ignored); an output newer than its source is reused.
+Every guest is built at every optimization level (x87 code, gcc -m32's default); the FP guests
+(tests/guests/fp_*.c, but those with a test of their own that builds them) are also built as SSE2 code
+and as vectorized SSSE3 code. Outputs go to build/guests/<name>-<variant> (git-ignored); an output
+newer than its source is reused.
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ REPO = Path(__file__).resolve().parent.parent
 GUEST_SRC = REPO / "tests" / "guests"
 DEFAULT_OUT = REPO / "build" / "guests"
 OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os")
+# variant name -> gcc flags; every guest is built in these
+VARIANTS = {opt: (f"-{opt}",) for opt in OPT_LEVELS}
+# and the FP guests in these too: scalar SSE2 FP math, and what gcc vectorizes for SSSE3
+FP_VARIANTS = {
+    "sse-O0": ("-O0", "-msse2", "-mfpmath=sse"),
+    "sse-O2": ("-O2", "-msse2", "-mfpmath=sse"),
+    "vec-O3": ("-O3", "-mssse3", "-mfpmath=sse"),
+}
+FP_PREFIX = "fp_"
+OWN_BUILDS = {"fp_signals"}     # tests/e2e/test_fp_signals.py builds it in flavours of its own
 CFLAGS = ("-m32", "-static", "-fno-pie", "-no-pie", "-w", "-fno-strict-aliasing")
 
 
@@ -38,22 +51,30 @@ def check_toolchain() -> None:
         )
 
 
-def output_path(src: Path, opt: str, out_dir: Path) -> Path:
-    """The binary built from `src` at optimization level `opt`."""
-    return out_dir / f"{src.stem}-{opt}"
+def variants(stem: str) -> dict[str, tuple[str, ...]]:
+    """The variants guest `stem` is built in: name -> gcc flags."""
+    if stem.startswith(FP_PREFIX) and stem not in OWN_BUILDS:
+        return {**VARIANTS, **FP_VARIANTS}
+    return dict(VARIANTS)
 
 
-def build_one(src: Path, opt: str, out_dir: Path) -> Path:
-    """Compile one guest at one level unless its output is already newer than the source."""
-    out = output_path(src, opt, out_dir)
+def output_path(src: Path, variant: str, out_dir: Path) -> Path:
+    """The binary built from `src` in `variant`."""
+    return out_dir / f"{src.stem}-{variant}"
+
+
+def build_one(src: Path, variant: str, out_dir: Path) -> Path:
+    """Compile one guest in one variant unless its output is already newer than the source."""
+    out = output_path(src, variant, out_dir)
     if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
         return out
     tmp = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    flags = variants(src.stem)[variant]
     proc = subprocess.run(
-        ["gcc", *CFLAGS, f"-{opt}", str(src), "-o", str(tmp), "-lm"], capture_output=True, text=True
+        ["gcc", *CFLAGS, *flags, str(src), "-o", str(tmp), "-lm"], capture_output=True, text=True
     )
     if proc.returncode != 0:
-        raise BuildError(f"gcc failed on {src.name} at -{opt}:\n{proc.stderr}")
+        raise BuildError(f"gcc failed on {src.name} with {' '.join(flags)}:\n{proc.stderr}")
     tmp.replace(out)
     return out
 
@@ -64,10 +85,10 @@ def guest_sources() -> list[Path]:
 
 
 def build_all(out_dir: Path = DEFAULT_OUT) -> list[Path]:
-    """Build every guest at every level into `out_dir`; return the binaries."""
+    """Build every guest in each of its variants into `out_dir`; return the binaries."""
     check_toolchain()
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(src, opt) for src in guest_sources() for opt in OPT_LEVELS]
+    jobs = [(src, variant) for src in guest_sources() for variant in variants(src.stem)]
     with ThreadPoolExecutor() as pool:
         return list(pool.map(lambda job: build_one(job[0], job[1], out_dir), jobs))
 

@@ -1,4 +1,5 @@
-"""Every guest at every optimization level: aotc gives the stdout, exit status and files of the native run."""
+"""Every guest in every variant it is built in (every optimization level; SSE2 and vectorized SSSE3
+builds too for the FP guests): aotc gives the stdout, exit status and files of the native run."""
 
 from __future__ import annotations
 
@@ -41,9 +42,10 @@ INVOCATIONS = {
     ),
     "textproc": Invocation(stdin=sample_text(7, 400)),
 }
-NOT_HERE = {"faults"}  # exercised by test_guest_faults.py
+NOT_HERE = {"faults", "fp_signals"}  # exercised by test_guest_faults.py and test_fp_signals.py
 
-GUESTS = [src.stem for src in build_guests.guest_sources() if src.stem not in NOT_HERE]
+BUILDS = [(src.stem, variant) for src in build_guests.guest_sources() if src.stem not in NOT_HERE
+          for variant in build_guests.variants(src.stem)]
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -75,11 +77,10 @@ def run_both(binary: Path, invocation: Invocation, tmp_path: Path) -> tuple[RunR
     return native, aotc, dirs[0], dirs[1]
 
 
-@pytest.mark.parametrize("opt", build_guests.OPT_LEVELS)
-@pytest.mark.parametrize("name", GUESTS)
-def test_guest_matches_native(guest_bins: dict[str, Path], tmp_path: Path, name: str, opt: str) -> None:
+@pytest.mark.parametrize(("name", "variant"), BUILDS, ids=[f"{n}-{v}" for n, v in BUILDS])
+def test_guest_matches_native(guest_bins: dict[str, Path], tmp_path: Path, name: str, variant: str) -> None:
     """Same stdout, exit status and files as the native run of the same binary."""
-    binary = guest_bins[f"{name}-{opt}"]
+    binary = guest_bins[f"{name}-{variant}"]
     invocation = INVOCATIONS.get(name, Invocation())
     native, aotc, native_dir, aotc_dir = run_both(binary, invocation, tmp_path)
     assert native.stdout, "the guest printed nothing natively"
