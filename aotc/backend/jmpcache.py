@@ -1,8 +1,8 @@
 """The jump cache's layout (QEMU's tb_jmp_cache): guest pc -> host code, read by generated code.
 
 A power-of-two array of 16-byte entries {u32 guest pc, u32 pad, u64 host address}, indexed by
-`(pc ^ (pc >> JMP_CACHE_SHIFT)) & (JMP_CACHE_ENTRIES - 1)`. An entry whose pc is EMPTY_PC never matches
-(0xffffffff can hold no whole instruction).
+`(pc ^ (pc >> JMP_CACHE_SHIFT)) & (JMP_CACHE_ENTRIES - 1)`. An empty entry has pc EMPTY_PC and, since
+a guest may jump to 0xffffffff (to fault there), host code that leaves as a miss does.
 """
 
 from __future__ import annotations

@@ -22,8 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aotc.backend.asm import R12, R13, R14, R15, RBP, RBX, RDI, RSI, RSP, Asm, Mem
-from aotc.guest.cpu import EAX, EBP, ESP, OFF_FPU, OFF_GUEST_BASE, OFF_HOST_FCW, OFF_HOST_MXCSR, REG_OFFSETS
+from aotc.backend.asm import R12, R13, R14, R15, RAX, RBP, RBX, RDI, RSI, RSP, Asm, Mem
+from aotc.guest.cpu import (
+    EAX,
+    EBP,
+    ESP,
+    OFF_EPILOGUE,
+    OFF_FPU,
+    OFF_GUEST_BASE,
+    OFF_HOST_FCW,
+    OFF_HOST_MXCSR,
+    REG_OFFSETS,
+    ExitReason,
+)
 
 ENV_REG = R14
 GUEST_BASE_REG = R15
@@ -41,11 +52,12 @@ HOST_FCW = Mem(ENV_REG, disp=OFF_HOST_FCW)
 
 @dataclass(frozen=True)
 class Prologue:
-    """The entry/exit code and the offsets of its two entry points."""
+    """The entry/exit code and the offsets of its entry points."""
 
     code: bytes
     entry: int
     epilogue: int
+    miss: int       # where an empty jump-cache entry points: leave with JUMP, as a lookup miss does
 
 
 def slot_mem(index: int) -> Mem:
@@ -79,4 +91,7 @@ def build_prologue() -> Prologue:
     for r in reversed(SAVED_REGS):
         a.pop(r)
     a.ret()
-    return Prologue(a.code(), entry, epilogue)
+    miss = a.pos
+    a.mov(32, RAX, int(ExitReason.JUMP))
+    a.jmp(Mem(ENV_REG, disp=OFF_EPILOGUE))
+    return Prologue(a.code(), entry, epilogue, miss)

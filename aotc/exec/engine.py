@@ -119,10 +119,12 @@ class Engine:
         base = self.buf.append(prologue.code)
         self._enter = _ENTER(base + prologue.entry)
         self.epilogue = base + prologue.epilogue
+        self.miss = base + prologue.miss
         self.host_signals = HostSignals(self.buf)
         self.host_signals.install(FAULT_SIGNALS)
         self._fixed_code = self.buf.used
         self.jmp_cache = (JmpCacheEntry * JMP_CACHE_ENTRIES)()
+        self._empty_jmp_cache = struct.pack("<IIQ", EMPTY_PC, 0, self.miss) * JMP_CACHE_ENTRIES
         self.tbs: dict[int, TranslationBlock] = {}
         self.page_tbs: dict[int, list[TranslationBlock]] = {}   # PageDesc: guest page -> its TBs
         self.flushes = 0
@@ -136,7 +138,7 @@ class Engine:
             raise RuntimeError("the CPU state's fxsave area is not 16-byte aligned")
         cpu.epilogue = self.epilogue
         cpu.jmp_cache = ctypes.addressof(self.jmp_cache)
-        self.host_signals.attach(cpu, self.jmp_cache)
+        self.host_signals.attach(cpu, self.jmp_cache, self.miss)
 
     def close(self) -> None:
         """Done running: host signals stop reaching the CPU state, jump cache and handler we own."""
@@ -154,7 +156,7 @@ class Engine:
         self.stored.clear()
         self._starts.clear()
         self._by_start.clear()
-        ctypes.memset(self.jmp_cache, 0xFF, ctypes.sizeof(self.jmp_cache))
+        ctypes.memmove(self.jmp_cache, self._empty_jmp_cache, len(self._empty_jmp_cache))
         self.buf.reset(self._fixed_code)
         self.flushes += 1
 
@@ -242,8 +244,8 @@ class Engine:
             del self.tbs[tb.key]
         self._leave_pages(tb)
         entry = self.jmp_cache[jmp_cache_index(tb.pc)]
-        if entry.host == tb.host:
-            entry.pc = EMPTY_PC
+        if entry.host == tb.host:     # a jump to pc EMPTY_PC matches an empty entry: it must miss
+            entry.pc, entry.host = EMPTY_PC, self.miss
         for src, slot in tb.jmp_in:
             original = src.unchained.pop(slot)
             if src.valid:

@@ -87,6 +87,7 @@ class SignalControl(ctypes.Structure):
         ("safe_eintr", ctypes.c_uint64),
         ("jmp_cache", ctypes.c_uint64),       # the jump cache, emptied by every signal (0: none)
         ("jmp_entries", ctypes.c_uint64),
+        ("jmp_miss", ctypes.c_uint64),        # the host code an empty entry points at
         ("dfl", ctypes.c_uint64 * 4),         # a kernel sigaction with SIG_DFL
         ("kind", ctypes.c_uint8 * (NSIG + 1)),
         ("pending", ctypes.c_uint8 * (NSIG + 1)),
@@ -226,8 +227,10 @@ def build_handler(ctrl: int) -> bytes:
     a.mov(64, R9, Mem(RCX, disp=_off("jmp_entries")))
     a.test(64, R9, R9)
     a.jcc(_CC_E, empty)
+    a.mov(64, R10, Mem(RCX, disp=_off("jmp_miss")))
     a.bind(clear)
     a.mov(32, Mem(R8), EMPTY_PC)
+    a.mov(64, Mem(R8, disp=8), R10)
     a.add(64, R8, JMP_CACHE_ENTRY_SIZE)
     a.dec(64, R9)
     a.jcc(_CC_NE, clear)
@@ -302,12 +305,13 @@ class HostSignals:
         default_action(signo)
         self._catch(signo)
 
-    def attach(self, cpu: CPUState, jmp_cache: ctypes.Array | None = None) -> None:
+    def attach(self, cpu: CPUState, jmp_cache: ctypes.Array | None = None, miss: int = 0) -> None:
         """Make signals set `cpu.exit_request` (the CPU state generated code runs on) and empty
-        `jmp_cache`, the jump cache its indirect jumps look in."""
+        `jmp_cache`, the jump cache its indirect jumps look in (pointing entries at `miss`)."""
         self.ctrl.flag_ptr = ctypes.addressof(cpu) + OFF_EXIT_REQUEST
         if jmp_cache is not None:
             self.ctrl.jmp_cache, self.ctrl.jmp_entries = ctypes.addressof(jmp_cache), len(jmp_cache)
+            self.ctrl.jmp_miss = miss
 
     def take(self) -> list[bytes]:
         """The host siginfos (x86-64 layout) of the signals that arrived since the last call, lowest
