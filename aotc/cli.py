@@ -24,6 +24,9 @@ app.add_typer(cache_app, name="cache")
 _RUN_SETTINGS = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 _CACHE_HELP = "Translation cache directory (default: $AOTC_CACHE, the checkout's cache/, ~/.cache/aotc)."
 CacheOption = Annotated[Path | None, typer.Option("--cache", help=_CACHE_HELP)]
+_SYSROOT_HELP = ("Look the guest's absolute paths (its interpreter and libraries too) up under this "
+                 "directory first (default: $AOTC_LD_PREFIX, else $QEMU_LD_PREFIX).")
+SysrootOption = Annotated[str | None, typer.Option("-L", help=_SYSROOT_HELP)]
 
 
 def fail(message: str, status: int = 1) -> NoReturn:
@@ -70,11 +73,12 @@ def run(
     debug: Annotated[str, typer.Option("-d", help="Log items: in_asm,op,op_opt,out_asm,exec,unimp.")] = "",
     logfile: Annotated[str | None, typer.Option("-D", help="Write the -d log to this file.")] = None,
     strace: Annotated[bool, typer.Option("--strace", help="Log every system call on stderr.")] = False,
+    sysroot: SysrootOption = None,
 ) -> None:
     """Run PROGRAM under aotc; options come before PROGRAM, everything after it goes to the guest."""
     from aotc.exec.runner import GuestRun
     from aotc.launch import inherited_ignored, restore_given_environ
-    from aotc.loader import LoadError
+    from aotc.loader import LoadError, Sysroot
     from aotc.persist.location import resolve_cache_dir
     from aotc.persist.secure import UnsafeCache
 
@@ -83,7 +87,7 @@ def run(
     cache_dir = None if no_cache else resolve_cache_dir(cache)
     try:
         guest = GuestRun.start(program, [program, *(args or [])], debug, logfile, strace, cache_dir,
-                               ignored)
+                               ignored, Sysroot.from_option(sysroot))
     except (LoadError, OSError, ValueError, UnsafeCache) as e:
         fail(str(e))
     t0 = time.perf_counter()
@@ -102,14 +106,17 @@ def run(
 def warm(
     programs: Annotated[list[str], typer.Argument(help="The i386 Linux programs to translate.")],
     cache: CacheOption = None,
+    sysroot: SysrootOption = None,
 ) -> None:
-    """Translate PROGRAMs into the cache ahead of time, without running them."""
-    from aotc.loader import LoadError
+    """Translate PROGRAMs (and the interpreter and libraries each needs) into the cache ahead of time,
+    without running them."""
+    from aotc.loader import LoadError, Sysroot
     from aotc.persist.warm import warm_programs
 
     db = open_cache(cache)
     try:
-        summary = warm_programs(programs, db, show_progress=sys.stderr.isatty())
+        summary = warm_programs(programs, db, show_progress=sys.stderr.isatty(),
+                                sysroot=Sysroot.from_option(sysroot))
     except (LoadError, OSError, ValueError) as e:
         fail(str(e))
     finally:
@@ -124,16 +131,18 @@ def inspect(
     program: Annotated[str | None, typer.Argument(help="Only the blocks valid for this program.")] = None,
     pc: Annotated[str | None, typer.Option("--pc", help="Show one block in detail (hex address).")] = None,
     cache: CacheOption = None,
+    sysroot: SysrootOption = None,
 ) -> None:
     """List the blocks the cache holds, or show one block's guest code, optimized IR and host code."""
-    from aotc.loader import LoadError
+    from aotc.loader import LoadError, Sysroot
     from aotc.persist.inspect import describe_block, list_blocks
 
     db = open_cache(cache)
+    root = Sysroot.from_option(sysroot)
     try:
         if pc is None:
-            list_blocks(db, program, sys.stdout)
-        elif not describe_block(db, program, int(pc, 16), sys.stdout):
+            list_blocks(db, program, sys.stdout, root)
+        elif not describe_block(db, program, int(pc, 16), sys.stdout, root):
             fail(f"no cached block at {pc}")
     except (LoadError, OSError, ValueError) as e:
         fail(str(e))

@@ -104,8 +104,10 @@ def run_aotc(
     timeout: float = DEFAULT_TIMEOUT,
     stdin: bytes | None = None,
 ) -> RunResult:
-    """Run the program under `aotc run --no-cache [options]`."""
-    argv = [*aotc_command(), "run", "--no-cache", *options, str(path), *args]
+    """Run the program under `aotc run --no-cache [options]` (without --no-cache if options name a
+    --cache)."""
+    cache = [] if "--cache" in options else ["--no-cache"]
+    argv = [*aotc_command(), "run", *cache, *options, str(path), *args]
     return _run(argv, _aotc_env(env), cwd, timeout, stdin)
 
 

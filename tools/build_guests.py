@@ -1,6 +1,7 @@
-"""Build the guest test programs (tests/guests/*.c) as static i386 binaries in every variant.
+"""Build the guest test programs (tests/guests/*.c) as i386 binaries in every variant.
 
-Every guest is built at every optimization level (x87 code, gcc -m32's default); the FP guests
+Every guest is built statically at every optimization level (x87 code, gcc -m32's default) and once
+as a dynamically linked PIE against the host's i386 libraries; the FP guests
 (tests/guests/fp_*.c, but those with a test of their own that builds them) are also built as SSE2 code
 and as vectorized SSSE3 code. Outputs go to build/guests/<name>-<variant> (git-ignored); an output
 newer than its source is reused.
@@ -21,16 +22,19 @@ GUEST_SRC = REPO / "tests" / "guests"
 DEFAULT_OUT = REPO / "build" / "guests"
 OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os")
 # variant name -> gcc flags; every guest is built in these
-VARIANTS = {opt: (f"-{opt}",) for opt in OPT_LEVELS}
+STATIC = ("-static", "-fno-pie", "-no-pie")
+VARIANTS = {opt: (*STATIC, f"-{opt}") for opt in OPT_LEVELS}
+# and a dynamically linked PIE, as Debian's gcc builds by default (the host's i386 libraries serve)
+VARIANTS["dyn-O2"] = ("-fpie", "-pie", "-O2")
 # and the FP guests in these too: scalar SSE2 FP math, and what gcc vectorizes for SSSE3
 FP_VARIANTS = {
-    "sse-O0": ("-O0", "-msse2", "-mfpmath=sse"),
-    "sse-O2": ("-O2", "-msse2", "-mfpmath=sse"),
-    "vec-O3": ("-O3", "-mssse3", "-mfpmath=sse"),
+    "sse-O0": (*STATIC, "-O0", "-msse2", "-mfpmath=sse"),
+    "sse-O2": (*STATIC, "-O2", "-msse2", "-mfpmath=sse"),
+    "vec-O3": (*STATIC, "-O3", "-mssse3", "-mfpmath=sse"),
 }
 FP_PREFIX = "fp_"
 OWN_BUILDS = {"fp_signals"}     # tests/e2e/test_fp_signals.py builds it in flavours of its own
-CFLAGS = ("-m32", "-static", "-fno-pie", "-no-pie", "-w", "-fno-strict-aliasing")
+CFLAGS = ("-m32", "-w", "-fno-strict-aliasing")
 
 
 class BuildError(RuntimeError):
@@ -40,7 +44,7 @@ class BuildError(RuntimeError):
 def check_toolchain() -> None:
     """Fail loudly if gcc cannot link a static i386 program (gcc-multilib missing)."""
     probe = subprocess.run(
-        ["gcc", *CFLAGS, "-x", "c", "-", "-o", "/dev/null"],
+        ["gcc", *CFLAGS, *STATIC, "-x", "c", "-", "-o", "/dev/null"],
         input="int main(void){return 0;}\n",
         capture_output=True,
         text=True,

@@ -19,7 +19,7 @@ from aotc.linux import GuestExit, GuestKilled, fdzone
 from aotc.linux.signals import NSIG, SIG_IGN, UNBLOCKABLE, SigAction
 from aotc.linux.syscalls import SYSCALLS
 from aotc.linux.user import LinuxUser
-from aotc.loader import load_program
+from aotc.loader import Sysroot, load_program
 from aotc.persist.store import PersistentStore
 from aotc.persist.worker import CacheWorker
 
@@ -62,7 +62,8 @@ class GuestRun:
 
     @classmethod
     def start(cls, program: str, argv: list[str], debug: str, logfile: str | None,
-              strace: bool, cache_dir: Path | None = None, ignored_signals: int = 0) -> GuestRun:
+              strace: bool, cache_dir: Path | None = None, ignored_signals: int = 0,
+              sysroot: Sysroot | None = None) -> GuestRun:
         """Load `program` and prepare its first instruction (LoadError/ValueError on bad input);
         with `cache_dir`, blocks come from and go to the persistent translation cache there. The guest
         inherits aotc's blocked signals and `ignored_signals` (bit n-1: signal n), as across execve."""
@@ -71,7 +72,7 @@ class GuestRun:
         stats = Stats()
         mem = GuestMemory()
         envp = [f"{k}={v}" for k, v in os.environ.items()]
-        prog = load_program(program, argv, envp, mem)
+        prog = load_program(program, argv, envp, mem, sysroot)
         db = CacheWorker(cache_dir) if cache_dir is not None else None
         cpu = CPUState()
         cpu.eip = prog.entry
@@ -85,7 +86,7 @@ class GuestRun:
         engine = Engine(mem.fetch_code, log, stats, write_protect=mem.write_protect_code, store=store)
         mem.on_write = engine.invalidate_range
         linux = LinuxUser(mem, prog, SYSCALLS, engine.host_signals, log.line if strace else None,
-                          log.line if log.on("unimp") else None, zone)
+                          log.line if log.on("unimp") else None, zone, sysroot)
         _take_over_signals(linux, engine.host_signals, ignored_signals)
         return cls(cpu, CpuLoop(engine, cpu, linux), log, stats, store)
 

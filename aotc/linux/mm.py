@@ -1,7 +1,8 @@
 """Memory syscalls: brk, mmap2 and the old mmap, munmap, mprotect, mremap, madvise.
 
 A file-backed mapping is an anonymous mapping filled with the file's bytes (MAP_SHARED writes are not
-written back).
+written back). A shared object mapped without an address (ld.so mapping a library) goes where
+aotc.guest.layout places it, so its translated blocks serve every program that uses it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import stat
 import struct
 from typing import TYPE_CHECKING
 
+from aotc.guest.layout import is_shared_object, place_shared_object
 from aotc.guest.memory import (
     GUEST_SPACE,
     PAGE_SIZE,
@@ -79,12 +81,15 @@ def do_mmap(k: LinuxUser, addr: int, length: int, prot: int, flags: int, fd: int
             raise SyscallError(errno.ENOMEM)
         if flags & MAP_FIXED_NOREPLACE and not k.mem.is_free(addr, size):
             raise SyscallError(errno.EEXIST)
-    else:
+    data = b"" if flags & MAP_ANONYMOUS else _file_bytes(k, fd, size, offset)
+    if not flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         try:
-            addr = k.mem.find_free(size, addr or None)
+            if not addr and offset == 0 and is_shared_object(data):
+                addr = place_shared_object(k.mem, data, size)   # where this library always goes
+            else:
+                addr = k.mem.find_free(size, addr or None)
         except MemoryError:
             raise SyscallError(errno.ENOMEM) from None
-    data = b"" if flags & MAP_ANONYMOUS else _file_bytes(k, fd, size, offset)
     k.mem.map(addr, size, prot)
     if data:
         k.mem.write(addr, data)

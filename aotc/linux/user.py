@@ -31,6 +31,7 @@ from aotc.linux.signals import SA_RESTART, SigAction, SignalState
 from aotc.linux.strace import format_call, format_result
 from aotc.linux.sysentry import Sys
 from aotc.loader.program import LoadedProgram
+from aotc.loader.sysroot import Sysroot
 
 ARG_REGS = (EBX, ECX, EDX, ESI, EDI, EBP)
 GUEST_STACK_LIMIT = 8 << 20
@@ -66,9 +67,12 @@ class LinuxUser:
 
     def __init__(self, mem: GuestMemory, program: LoadedProgram, syscalls: Mapping[int, Sys],
                  host: Host | None = None, strace: Callable[[str], None] | None = None,
-                 unimp: Callable[[str], None] | None = None, fd_zone: FdZone | None = None) -> None:
+                 unimp: Callable[[str], None] | None = None, fd_zone: FdZone | None = None,
+                 sysroot: Sysroot | None = None) -> None:
         self.mem = mem
         self.program = program
+        self.sysroot = sysroot or Sysroot()
+        """Where the guest's absolute paths are looked up first (-L)."""
         self.syscalls = syscalls
         self.frames_pushed = 0          # signal frames set up so far: did an instruction raise one?
         self.host: Host = host if host is not None else LibcHost()
@@ -241,7 +245,8 @@ class LinuxUser:
         return m["proc"] in (None, b"self", b"thread-self", str(self.pid).encode())
 
     def path(self, addr: int) -> bytes:
-        """A path argument (EFAULT, ENAMETOOLONG, ENOENT for the empty path), /proc/self/exe resolved."""
+        """A path argument as a host path (EFAULT, ENAMETOOLONG, ENOENT for the empty path):
+        /proc/self/exe resolved, an absolute path looked up in the sysroot first."""
         try:
             path = self.mem.read_cstring(addr, 4096)
         except OverflowError:
@@ -250,7 +255,7 @@ class LinuxUser:
             raise SyscallError(errno.ENOENT)
         if path in (b"/proc/self/exe", f"/proc/{self.pid}/exe".encode()):
             return os.fsencode(self.program.exe_path)
-        return path
+        return self.sysroot.host_path(path)
 
     def get(self, addr: int, n: int) -> bytes:
         """Bytes the guest passed in (GuestFault → EFAULT)."""

@@ -24,4 +24,11 @@ class LoadedProgram:
     stack_top: int
     auxv: list[tuple[int, int]] = field(default_factory=list)
     segments: list[tuple[int, int, int]] = field(default_factory=list)
-    """The PT_LOAD mappings as (page-aligned start, page-aligned size, guest prot)."""
+    """The PT_LOAD mappings of the program and its interpreter as (page-aligned start, page-aligned
+    size, guest prot)."""
+    interp_path: str | None = None
+    """The host path of the interpreter (PT_INTERP through the sysroot), if the program has one."""
+    interp_base: int = 0
+    """Where the interpreter was placed (AT_BASE)."""
+    images: list[tuple[str, int]] = field(default_factory=list)
+    """(host path, load bias) of the program and its interpreter."""

@@ -48,6 +48,7 @@ class ExecInfo:
     phdr: int
     phnum: int
     execfn: bytes
+    base: int = 0        # where the interpreter is (AT_BASE); 0 without one
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def build_stack(mem: GuestMemory, argv: list[bytes], envp: list[bytes], info: Ex
     auxv = [
         (AT_HWCAP, HWCAP), (AT_PAGESZ, 4096), (AT_CLKTCK, 100),
         (AT_PHDR, info.phdr), (AT_PHENT, ELF32_PHENT), (AT_PHNUM, info.phnum),
-        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, info.entry),
+        (AT_BASE, info.base), (AT_FLAGS, 0), (AT_ENTRY, info.entry),
         (AT_UID, os.getuid()), (AT_EUID, os.geteuid()), (AT_GID, os.getgid()), (AT_EGID, os.getegid()),
         (AT_SECURE, 0), (AT_RANDOM, random_addr), (AT_EXECFN, execfn_addr),
         (AT_PLATFORM, platform_addr), (AT_NULL, 0),

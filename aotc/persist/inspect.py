@@ -14,14 +14,15 @@ from aotc.frontend.translate import translate_block
 from aotc.guest.memory import PAGE_SHIFT, PROT_EXEC, GuestMemory, page_up
 from aotc.ir.optimize import optimize
 from aotc.ir.printer import format_block
-from aotc.loader import load_program
+from aotc.loader import Sysroot, load_with_libraries
 from aotc.persist.db import CacheDB
 from aotc.persist.record import CorruptRecord, StoredRecord, decode
 from aotc.persist.store import PersistentStore
 from aotc.persist.version import translator_version
 
 
-def cached_records(db: CacheDB, program: str | None) -> Iterator[StoredRecord]:
+def cached_records(db: CacheDB, program: str | None,
+                   sysroot: Sysroot | None = None) -> Iterator[StoredRecord]:
     """Records of this translator version: all of them, or those valid for `program` loaded now."""
     if program is None:
         version = translator_version()
@@ -35,7 +36,7 @@ def cached_records(db: CacheDB, program: str | None) -> Iterator[StoredRecord]:
         return
     mem = GuestMemory()
     try:
-        prog = load_program(program, [program], [], mem)
+        prog = load_with_libraries(program, mem, sysroot)
         store = PersistentStore(db, mem.fetch_code, Stats())
         for start, size, prot in prog.segments:
             if prot & PROT_EXEC:
@@ -45,11 +46,11 @@ def cached_records(db: CacheDB, program: str | None) -> Iterator[StoredRecord]:
         mem.close()
 
 
-def list_blocks(db: CacheDB, program: str | None, out: TextIO) -> None:
+def list_blocks(db: CacheDB, program: str | None, out: TextIO, sysroot: Sysroot | None = None) -> None:
     """One line per cached block: guest pc, guest length, pages, exits (slot->pc), host code size."""
     out.write(f"{'pc':>10} {'len':>5} {'pages':<19} {'host':>6}  exits\n")
     count = 0
-    for stored in sorted(cached_records(db, program), key=lambda s: s.record.pc):
+    for stored in sorted(cached_records(db, program, sysroot), key=lambda s: s.record.pc):
         r = stored.record
         pages = ",".join(f"{p:#x}" for p in r.pages())
         exits = " ".join(f"{e.slot}->{e.pc:#x}" for e in r.exits)
@@ -58,10 +59,11 @@ def list_blocks(db: CacheDB, program: str | None, out: TextIO) -> None:
     out.write(f"{count} blocks\n")
 
 
-def describe_block(db: CacheDB, program: str | None, pc: int, out: TextIO) -> bool:
+def describe_block(db: CacheDB, program: str | None, pc: int, out: TextIO,
+                   sysroot: Sysroot | None = None) -> bool:
     """Guest disassembly, optimized IR and host disassembly of the cached block(s) at `pc`."""
     found = False
-    for stored in cached_records(db, program):
+    for stored in cached_records(db, program, sysroot):
         if stored.record.pc == pc:
             found = True
             out.write(_describe(stored))

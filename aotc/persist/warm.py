@@ -25,7 +25,7 @@ from aotc.exec.stats import Stats
 from aotc.exec.tb import TBRecord
 from aotc.frontend.fetch import FetchError
 from aotc.guest.memory import PROT_EXEC, GuestMemory
-from aotc.loader import load_program
+from aotc.loader import Sysroot, load_with_libraries
 from aotc.persist.db import CacheDB
 from aotc.persist.store import PersistentStore
 
@@ -47,15 +47,18 @@ class WarmSummary:
     seconds: float = 0.0
 
 
-def function_symbols(path: str, executable: Callable[[int], bool]) -> list[int]:
-    """Addresses of the STT_FUNC symbols of `path` that lie in executable memory."""
+def function_symbols(path: str, bias: int, executable: Callable[[int], bool]) -> list[int]:
+    """Addresses (plus the load bias) of the STT_FUNC symbols of `path` (.symtab, else the exported
+    ones in .dynsym) that lie in executable memory."""
     with open(path, "rb") as f:
-        symtab = ELFFile(f).get_section_by_name(".symtab")
+        elf = ELFFile(f)
+        symtab = elf.get_section_by_name(".symtab") or elf.get_section_by_name(".dynsym")
         if symtab is None:
             return []
         kinds = ("STT_FUNC", "STT_GNU_IFUNC")
-        return sorted({s["st_value"] for s in symtab.iter_symbols()
-                       if s["st_info"]["type"] in kinds and executable(s["st_value"])})
+        found = {s["st_value"] + bias for s in symtab.iter_symbols()
+                 if s["st_info"]["type"] in kinds and s["st_value"]}
+        return sorted(a for a in found if executable(a))
 
 
 class Walker:
@@ -134,25 +137,31 @@ class Walker:
         return len(seen), covered
 
 
-def warm_program(path: str, db: CacheDB, tick: Callable[[int, int], None]) -> WarmSummary:
-    """Warm one program (LoadError if it cannot be loaded)."""
+def warm_program(path: str, db: CacheDB, tick: Callable[[int, int], None],
+                 sysroot: Sysroot | None = None) -> WarmSummary:
+    """Warm one program, with its interpreter and libraries at the addresses a run gives them
+    (LoadError if it cannot be loaded)."""
     t0 = time.perf_counter()
     mem = GuestMemory()
     try:
-        prog = load_program(path, [path], [], mem)
+        prog = load_with_libraries(path, mem, sysroot)
         ranges = [(start, start + size) for start, size, prot in prog.segments if prot & PROT_EXEC]
         stats = Stats()
         store = PersistentStore(db, mem.fetch_code, stats)
         engine = Engine(mem.fetch_code, DebugLog(), stats, buffer_size=WARM_BUFFER, store=store)
         walker = Walker(mem, engine, ranges)
-        blocks, covered = walker.walk([prog.entry, *function_symbols(path, walker.executable)], tick)
+        roots = [prog.entry, *(pc for image, bias in prog.images
+                               for pc in function_symbols(image, bias, walker.executable))]
+        blocks, covered = walker.walk(roots, tick)
         store.commit()
+        engine.close()
     finally:
         mem.close()
     return WarmSummary(1, blocks, stats.tbs_translated, covered, time.perf_counter() - t0)
 
 
-def warm_programs(paths: list[str], db: CacheDB, show_progress: bool) -> WarmSummary:
+def warm_programs(paths: list[str], db: CacheDB, show_progress: bool,
+                  sysroot: Sysroot | None = None) -> WarmSummary:
     """Warm each program in turn, with a progress bar when asked; the summed summary."""
     from rich.progress import Progress
 
@@ -161,7 +170,8 @@ def warm_programs(paths: list[str], db: CacheDB, show_progress: bool) -> WarmSum
         for path in paths:
             task = progress.add_task(f"warming {path}", total=None)
             part = warm_program(path, db, lambda done, known, t=task: progress.update(t, completed=done,
-                                                                                     total=known))
+                                                                                     total=known),
+                                sysroot)
             total.programs += 1
             total.blocks += part.blocks
             total.translated += part.translated

@@ -25,7 +25,7 @@ def binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     built = {}
     for flavour, opt in BUILDS:
         out = out_dir / f"fp_signals-{flavour}-{opt}"
-        flags = (*build_guests.CFLAGS, *FLAVOURS[flavour], f"-{opt}")
+        flags = (*build_guests.CFLAGS, *build_guests.STATIC, *FLAVOURS[flavour], f"-{opt}")
         subprocess.run(["gcc", *flags, str(SOURCE), "-o", str(out), "-lm"], check=True)
         built[flavour, opt] = out
     return built

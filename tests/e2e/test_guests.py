@@ -1,9 +1,11 @@
-"""Every guest in every variant it is built in (every optimization level; SSE2 and vectorized SSSE3
-builds too for the FP guests): aotc gives the stdout, exit status and files of the native run."""
+"""Every guest in every variant it is built in (static at every optimization level, a dynamically
+linked PIE; SSE2 and vectorized SSSE3 builds too for the FP guests): aotc gives the stdout, exit status
+and files of the native run."""
 
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,8 +64,10 @@ def first_difference(want: bytes, got: bytes) -> str:
     return f"native has {len(want_lines)} lines, aotc has {len(got_lines)}"
 
 
-def run_both(binary: Path, invocation: Invocation, tmp_path: Path) -> tuple[RunResult, RunResult, Path, Path]:
-    """Run a guest natively and under aotc, each in its own fresh working directory."""
+def run_both(binary: Path, invocation: Invocation, tmp_path: Path, options: tuple[str, ...] = (),
+             no_aslr: bool = False) -> tuple[RunResult, RunResult, Path, Path]:
+    """Run a guest natively (`no_aslr`: under setarch -R, the fixed layout aotc gives every run) and
+    under aotc (with `options`), each in its own fresh working directory."""
     dirs = []
     for name in ("native", "aotc"):
         work = tmp_path / name
@@ -72,17 +76,32 @@ def run_both(binary: Path, invocation: Invocation, tmp_path: Path) -> tuple[RunR
             (work / sub).mkdir()
         dirs.append(work)
     env = guest_env(invocation.env)
-    native = run_native(binary, invocation.args, env=env, cwd=dirs[0], stdin=invocation.stdin)
-    aotc = run_aotc(binary, invocation.args, env=env, cwd=dirs[1], stdin=invocation.stdin)
+    command, args = binary, invocation.args
+    if no_aslr:
+        setarch = shutil.which("setarch")
+        assert setarch, "setarch (util-linux) is needed to run PIE guests natively without ASLR"
+        command, args = Path(setarch), ["-R", str(binary), *invocation.args]
+    native = run_native(command, args, env=env, cwd=dirs[0], stdin=invocation.stdin)
+    aotc = run_aotc(binary, invocation.args, options=options, env=env, cwd=dirs[1], stdin=invocation.stdin)
     return native, aotc, dirs[0], dirs[1]
 
 
+@pytest.fixture(scope="session")
+def library_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A translation cache the dynamic guests share, as programs on one machine do: ld.so's and libc's
+    blocks are translated by the first and found by the others."""
+    return tmp_path_factory.mktemp("library-cache")
+
+
 @pytest.mark.parametrize(("name", "variant"), BUILDS, ids=[f"{n}-{v}" for n, v in BUILDS])
-def test_guest_matches_native(guest_bins: dict[str, Path], tmp_path: Path, name: str, variant: str) -> None:
+def test_guest_matches_native(guest_bins: dict[str, Path], tmp_path: Path, library_cache: Path, name: str,
+                              variant: str) -> None:
     """Same stdout, exit status and files as the native run of the same binary."""
     binary = guest_bins[f"{name}-{variant}"]
     invocation = INVOCATIONS.get(name, Invocation())
-    native, aotc, native_dir, aotc_dir = run_both(binary, invocation, tmp_path)
+    dynamic = variant.startswith("dyn")
+    options = ("--cache", str(library_cache)) if dynamic else ()
+    native, aotc, native_dir, aotc_dir = run_both(binary, invocation, tmp_path, options, no_aslr=dynamic)
     assert native.stdout, "the guest printed nothing natively"
     assert len(tree(native_dir)) > 0 or not invocation.dirs, "the guest wrote no files natively"
     stderr_tail = aotc.stderr.decode(errors="replace")[-3000:]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from aotc.guest.layout import ELF_ET_DYN_BASE, LIB_ZONE, place_shared_object
 from aotc.guest.memory import PROT_EXEC, PROT_READ, PROT_WRITE, GuestMemory
 from aotc.loader import LoadError, load_program
 
@@ -195,10 +196,58 @@ def test_corrupt_program_headers(tmp_path: Path, guest: Path) -> None:
     _expect_error(cut, "truncated segment")
 
 
-def test_dynamically_linked(tmp_path: Path) -> None:
-    dyn = _gcc(tmp_path, "dyn", "int main(void){return 0;}")
-    _expect_error(dyn, "dynamically linked programs are not supported yet")
+def test_pie_auxv_matches_native_without_aslr(tmp_path: Path) -> None:
+    """A PIE loads where Linux puts it without ASLR (setarch -R is the oracle for AT_PHDR and
+    AT_ENTRY); execution starts in its interpreter, which AT_BASE points at."""
+    pie = _gcc(tmp_path, "pie", AUXV_PRINTER, "-fpie", "-pie", "-O1")
+    out = subprocess.run(["setarch", "-R", str(pie)], capture_output=True, check=True, text=True).stdout
+    native = dict(tuple(int(x) for x in line.split()) for line in out.splitlines())
+    mem = GuestMemory()
+    prog = load_program(str(pie), [str(pie)], [], mem)
+    aux = dict(_walk_stack(mem, prog.esp)[2])
+    for key in (3, 4, 5, 9):
+        assert aux[key] == native[key], f"AT_{AT_NAMES[key]}"
+    assert aux[7] == prog.interp_base != 0
+    assert mem.read(aux[7], 4) == b"\x7fELF"
+    with open(prog.interp_path, "rb") as f:
+        assert prog.entry == aux[7] + ELFFile(f).header.e_entry
+    assert prog.brk == (max(s + n for s, n, _ in prog.segments if s < aux[7]) + 0xFFF) & ~0xFFF
 
 
-def test_static_pie(tmp_path: Path, guest: Path) -> None:
-    _expect_error(_patched(tmp_path, guest, "pie", {16: struct.pack("<H", 3)}), "static-pie")
+def test_static_pie_goes_where_shared_objects_go(tmp_path: Path) -> None:
+    """An ET_DYN without an interpreter is placed as a shared object; its break starts at
+    ELF_ET_DYN_BASE, as Linux starts it."""
+    spie = _gcc(tmp_path, "spie", AUXV_PRINTER, "-static-pie", "-O1")
+    mem = GuestMemory()
+    prog = load_program(str(spie), [str(spie)], [], mem)
+    aux = dict(_walk_stack(mem, prog.esp)[2])
+    assert aux[7] == 0 and prog.interp_path is None
+    assert LIB_ZONE[0] <= prog.segments[0][0] < LIB_ZONE[1]
+    assert prog.brk == ELF_ET_DYN_BASE
+    with spie.open("rb") as f:
+        assert prog.entry == aux[9] == prog.segments[0][0] + ELFFile(f).header.e_entry
+
+
+def test_missing_or_corrupt_interpreter(tmp_path: Path) -> None:
+    dyn = _gcc(tmp_path, "dyn", "int main(void){return 0;}", "-O1")
+    data = dyn.read_bytes()
+    at = data.index(b"/lib/ld-linux.so.2\0")
+    msg = _expect_error(_patched(tmp_path, dyn, "noint", {at: b"/lib/ld-nopex.so.2"}), "interpreter")
+    assert "No such file" in msg
+    _expect_error(_patched(tmp_path, dyn, "badint", {at + 18: b"X"}), "corrupt interpreter path")
+
+
+def test_same_library_same_address_whatever_came_before() -> None:
+    """A shared object's place depends on its contents, not on what was mapped before it."""
+    libc = Path("/usr/lib32/libc.so.6").read_bytes()
+    size = 0x228000
+    first = GuestMemory()
+    a = place_shared_object(first, libc[:4096], size)
+    second = GuestMemory()
+    second.map(0xE8000000, 0x100000, PROT_READ)
+    second.map(place_shared_object(second, b"\x7fELF other library", 0x300000), 0x300000, PROT_READ)
+    assert place_shared_object(second, libc[:4096], size) == a
+    assert LIB_ZONE[0] <= a and a + size <= LIB_ZONE[1]
+    first.map(a, size, PROT_READ)
+    b = place_shared_object(first, libc[:4096], size)      # taken: the next free slot up
+    assert b != a and first.is_free(b, size)
