@@ -12,7 +12,7 @@ import resource
 import termios
 from typing import TYPE_CHECKING
 
-from aotc.linux import host, structs
+from aotc.linux import host, procfs, structs
 from aotc.linux.blocking import blocking, host_call
 from aotc.linux.errors import SyscallError
 from aotc.linux.interrupt import Restart
@@ -105,7 +105,13 @@ def sys_writev(k: LinuxUser, fd: int, iov: int, iovcnt: int) -> int:
 # -- open, close, seek ---------------------------------------------------------------------------
 
 def _open(k: LinuxUser, dir_fd: int | None, path: int, flags: int, mode: int) -> int:
-    fd = os.open(k.path(path), flags & 0xFFFFFFFF, mode & 0o7777, dir_fd=dir_fd)
+    name = k.path(path)
+    own = procfs.own_file(k, name)
+    if own is not None:
+        fd = procfs.open_own(k, own, flags)
+        k.new_fd(fd)
+        return fd
+    fd = os.open(name, flags & 0xFFFFFFFF, mode & 0o7777, dir_fd=dir_fd)
     k.new_fd(fd)
     if not flags & O_CLOEXEC:
         os.set_inheritable(fd, True)      # os.open adds O_CLOEXEC; the guest did not ask for it

@@ -12,6 +12,7 @@ import fcntl
 import os
 import stat
 import struct
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aotc.guest.layout import is_shared_object, place_shared_object
@@ -25,11 +26,13 @@ from aotc.guest.memory import (
     page_up,
 )
 from aotc.linux.errors import SyscallError
+from aotc.linux.vmnames import Backing
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
 
 MAP_TYPE = 0x0F
+MAP_SHARED = 0x01
 MAP_FIXED = 0x10
 MAP_ANONYMOUS = 0x20
 MAP_FIXED_NOREPLACE = 0x100000
@@ -59,14 +62,16 @@ def sys_brk(k: LinuxUser, addr: int) -> int:
     return addr
 
 
-def _file_bytes(k: LinuxUser, fd: int, size: int, offset: int) -> bytes:
-    """The bytes a private file mapping starts with (zero-filled past the end of the file)."""
+def _file_bytes(k: LinuxUser, fd: int, size: int, offset: int, flags: int) -> tuple[bytes, Backing]:
+    """The bytes a file mapping starts with (zero-filled past the end of the file) and what backs it."""
     host_fd = k.fd(fd)
-    if stat.S_ISDIR(os.fstat(host_fd).st_mode):
+    st = os.fstat(host_fd)
+    if stat.S_ISDIR(st.st_mode):
         raise SyscallError(errno.ENODEV)
     if fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
         raise SyscallError(errno.EACCES)
-    return os.pread(host_fd, size, offset)
+    path = os.readlink(f"/proc/self/fd/{host_fd}")
+    return os.pread(host_fd, size, offset), Backing.of_file(path, offset, st, flags & MAP_TYPE == MAP_SHARED)
 
 
 def do_mmap(k: LinuxUser, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
@@ -81,7 +86,7 @@ def do_mmap(k: LinuxUser, addr: int, length: int, prot: int, flags: int, fd: int
             raise SyscallError(errno.ENOMEM)
         if flags & MAP_FIXED_NOREPLACE and not k.mem.is_free(addr, size):
             raise SyscallError(errno.EEXIST)
-    data = b"" if flags & MAP_ANONYMOUS else _file_bytes(k, fd, size, offset)
+    data, backing = (b"", None) if flags & MAP_ANONYMOUS else _file_bytes(k, fd, size, offset, flags)
     if not flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         try:
             if not addr and offset == 0 and is_shared_object(data):
@@ -93,6 +98,10 @@ def do_mmap(k: LinuxUser, addr: int, length: int, prot: int, flags: int, fd: int
     k.mem.map(addr, size, prot)
     if data:
         k.mem.write(addr, data)
+    if backing is None:
+        k.map_names.forget(addr, size)
+    else:
+        k.map_names.note(addr, size, backing)
     return addr
 
 
@@ -111,6 +120,7 @@ def sys_munmap(k: LinuxUser, addr: int, length: int) -> int:
     size = page_up(length)
     _einval(addr & (PAGE_SIZE - 1) != 0 or length == 0 or addr + size > GUEST_SPACE)
     k.mem.unmap(addr, size)
+    k.map_names.forget(addr, size)
     return 0
 
 
@@ -144,10 +154,16 @@ def sys_mremap(k: LinuxUser, old: int, old_len: int, new_len: int, flags: int, n
     if new_size <= old_size:
         if new_size < old_size:
             k.mem.unmap(old + new_size, old_size - new_size)
+            k.map_names.forget(old + new_size, old_size - new_size)
         return old
     grow = new_size - old_size
     if old + new_size <= GUEST_SPACE and k.mem.is_free(old + old_size, grow):
         k.mem.map(old + old_size, grow, k.mem.prot_at(old + old_size - 1))
+        named = k.map_names.at(old + old_size - 1)
+        if named is not None:
+            start, backing = named
+            offset = backing.offset + old + old_size - start
+            k.map_names.note(old + old_size, grow, replace(backing, offset=offset))
         return old
     if not flags & MREMAP_MAYMOVE:
         raise SyscallError(errno.ENOMEM)
@@ -161,7 +177,14 @@ def sys_mremap(k: LinuxUser, old: int, old_len: int, new_len: int, flags: int, n
 def _move(k: LinuxUser, old: int, old_size: int, dst: int, new_size: int, prot: int) -> int:
     k.mem.map(dst, new_size, prot)
     k.mem.copy(dst, old, min(old_size, new_size))
+    named = k.map_names.at(old)
     k.mem.unmap(old, old_size)
+    k.map_names.forget(old, old_size)
+    if named is not None:
+        start, backing = named
+        k.map_names.note(dst, new_size, replace(backing, offset=backing.offset + old - start))
+    else:
+        k.map_names.forget(dst, new_size)
     return dst
 
 

@@ -30,6 +30,7 @@ from aotc.linux.sigframe import SigInfo, Trap, setup_frame
 from aotc.linux.signals import SA_RESTART, SigAction, SignalState
 from aotc.linux.strace import format_call, format_result
 from aotc.linux.sysentry import Sys
+from aotc.linux.vmnames import Backing, MapNames
 from aotc.loader.program import LoadedProgram
 from aotc.loader.sysroot import Sysroot
 
@@ -73,6 +74,10 @@ class LinuxUser:
         self.program = program
         self.sysroot = sysroot or Sysroot()
         """Where the guest's absolute paths are looked up first (-L)."""
+        self.map_names = MapNames()
+        """The file behind each file-backed guest mapping (/proc/self/maps)."""
+        for start, size, path, offset in program.file_maps:
+            self.map_names.note(start, size, Backing.of_file(path, offset, os.stat(path)))
         self.syscalls = syscalls
         self.frames_pushed = 0          # signal frames set up so far: did an instruction raise one?
         self.host: Host = host if host is not None else LibcHost()

@@ -20,6 +20,17 @@ class MappedImage:
     bias: int
     runs: tuple[tuple[int, int, int], ...]
 
+    def file_maps(self) -> list[tuple[int, int, int]]:
+        """(start, size, file offset) of the pages holding file contents, one per segment, as the
+        kernel maps them from the file (the bss pages past them are anonymous)."""
+        out = []
+        for seg in self.image.segments:
+            start = page_down(seg.vaddr + self.bias)
+            end = page_up(seg.vaddr + self.bias + seg.filesz)
+            if end > start:
+                out.append((start, end - start, page_down(seg.offset)))
+        return out
+
     @property
     def end(self) -> int:
         """The page-aligned end of its highest segment (where a program's break starts)."""

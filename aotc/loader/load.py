@@ -52,7 +52,10 @@ def load_program(path: str, argv: list[str], envp: list[str], mem: GuestMemory,
         phnum=main.phnum, stack_low=stack.low, stack_top=stack.top, auxv=stack.auxv,
         segments=[run for image in images for run in image.runs],
         interp_path=interp.path if interp is not None else None, interp_base=base,
-        images=[(m.image.path, m.bias) for m in images])
+        images=[(m.image.path, m.bias) for m in images],
+        file_maps=[(start, size, os.path.realpath(m.image.path), offset) for m in images
+                   for start, size, offset in m.file_maps()],
+        args=stack.args, env=stack.env)
 
 
 def load_with_libraries(path: str, mem: GuestMemory, sysroot: Sysroot | None = None) -> LoadedProgram:

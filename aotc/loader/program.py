@@ -32,3 +32,10 @@ class LoadedProgram:
     """Where the interpreter was placed (AT_BASE)."""
     images: list[tuple[str, int]] = field(default_factory=list)
     """(host path, load bias) of the program and its interpreter."""
+    file_maps: list[tuple[int, int, str, int]] = field(default_factory=list)
+    """(start, size, host path, file offset) of the page ranges mapped from the program's and the
+    interpreter's files (what /proc/self/maps names); pages of bss past them are anonymous."""
+    args: tuple[int, int] = (0, 0)
+    """[start, end) of the argv strings on the initial stack."""
+    env: tuple[int, int] = (0, 0)
+    """[start, end) of the environment strings on the initial stack."""

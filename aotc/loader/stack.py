@@ -57,6 +57,8 @@ class InitialStack:
     low: int
     top: int
     auxv: list[tuple[int, int]]
+    args: tuple[int, int] = (0, 0)    # [start, end) of the argv strings (what /proc/PID/cmdline shows)
+    env: tuple[int, int] = (0, 0)     # and of the environment strings (/proc/PID/environ)
 
 
 def build_stack(mem: GuestMemory, argv: list[bytes], envp: list[bytes], info: ExecInfo) -> InitialStack:
@@ -76,6 +78,8 @@ def build_stack(mem: GuestMemory, argv: list[bytes], envp: list[bytes], info: Ex
     execfn_addr = push_bytes(info.execfn + b"\0")
     env_addrs = [push_bytes(s + b"\0") for s in reversed(envp)][::-1]
     arg_addrs = [push_bytes(s + b"\0") for s in reversed(argv)][::-1]
+    env_start = env_addrs[0] if env_addrs else execfn_addr
+    args, env = (p, env_start), (env_start, execfn_addr)
     p &= ~15
     platform_addr = push_bytes(PLATFORM + b"\0")
     random_addr = push_bytes(os.urandom(16))
@@ -93,4 +97,4 @@ def build_stack(mem: GuestMemory, argv: list[bytes], envp: list[bytes], info: Ex
     if esp < low:
         raise ValueError("argument list too long")
     mem.write(esp, struct.pack(f"<{len(words)}I", *(w & 0xFFFFFFFF for w in words)))
-    return InitialStack(esp=esp, low=low, top=STACK_TOP, auxv=auxv)
+    return InitialStack(esp=esp, low=low, top=STACK_TOP, auxv=auxv, args=args, env=env)

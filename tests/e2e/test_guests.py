@@ -43,6 +43,7 @@ INVOCATIONS = {
         env={"AOTC_TEST_VALUE": "hello", "AOTC_TEST_OTHER": "a b=c"},
     ),
     "textproc": Invocation(stdin=sample_text(7, 400)),
+    "procself": Invocation(args=("a1",), env={"PROCSELF_MARK": "42"}),
 }
 NOT_HERE = {"faults", "fp_signals"}  # exercised by test_guest_faults.py and test_fp_signals.py
 
