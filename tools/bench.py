@@ -1,6 +1,6 @@
-"""Benchmark aotc against native execution and qemu-i386 on our own CPU-bound i386 guests.
+"""Benchmark aotc against native execution and qemu-i386 on our own i386 guests.
 
-Builds tools/bench/*.c into build/bench/ (static i386, -O2), runs every guest natively, under qemu-i386 and
+Builds tools/bench/*.c into build/bench/ (i386 -O2, static but for `bench-cflags: -dynamic`), runs every guest natively, under qemu-i386 and
 under `aotc run --no-cache` (cold: every block translated in the run), or with `--warm` under `aotc run`
 with a fresh persistent cache filled by one untimed run first (warm: nothing translated). It checks that
 all three print the same stdout and exit status, and prints a table of wall-clock times, ratios and
@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH_SRC = REPO / "tools" / "bench"
 BUILD_DIR = REPO / "build" / "bench"
 AOTC = REPO / ".venv" / "bin" / "aotc"
-CFLAGS = ("-m32", "-static", "-O2", "-fno-pie", "-no-pie", "-fno-strict-aliasing")
+CFLAGS = ("-m32", "-O2", "-fno-strict-aliasing")
+STATIC = ("-static", "-fno-pie", "-no-pie")
+DYNAMIC = ("-fpie", "-pie")      # what a guest's `bench-cflags: -dynamic` builds: a PIE on ld.so
 DEFAULT_SCALE = 100
 ENGINES = ("native", "qemu", "aotc")
 
@@ -103,9 +105,11 @@ def guest_cflags(src: Path) -> list[str]:
     return []
 
 
-def is_fp_guest(src: Path) -> bool:
-    """Whether a guest is one of the FP/SIMD kind (its first line says `(fp`), summarized apart."""
-    return "(fp" in src.read_text().splitlines()[0]
+def guest_kind(src: Path) -> str:
+    """What a guest measures, from its first line, summarized apart: `(fp` FP/SIMD, `(startup` start-up
+    and exit (static and dynamic hello), else integer code."""
+    first = src.read_text().splitlines()[0]
+    return next((kind for kind in ("fp", "startup") if f"({kind}" in first), "integer")
 
 
 def build_guest(src: Path, out_dir: Path = BUILD_DIR) -> Path:
@@ -119,7 +123,9 @@ def build_guest(src: Path, out_dir: Path = BUILD_DIR) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     flags = guest_cflags(src)
     libs = [f for f in flags if f.startswith("-l")]
-    cmd = ["gcc", *CFLAGS, *(f for f in flags if not f.startswith("-l")), str(src), "-o", str(tmp), *libs]
+    link = DYNAMIC if "-dynamic" in flags else STATIC
+    own = [f for f in flags if not f.startswith("-l") and f != "-dynamic"]
+    cmd = ["gcc", *CFLAGS, *link, *own, str(src), "-o", str(tmp), *libs]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BenchError(f"gcc failed on {src.name} (is gcc-multilib installed?):\n{proc.stderr}")
@@ -252,23 +258,31 @@ def table_rows(results: Sequence[GuestResult]) -> list[list[str]]:
     return rows
 
 
-def _is_fp(result: GuestResult) -> bool:
+def _kind(result: GuestResult) -> str:
     src = BENCH_SRC / f"{result.guest}.c"
-    return src.exists() and is_fp_guest(src)
+    return guest_kind(src) if src.exists() else "integer"
 
 
-GROUPS = {"": lambda r: True, "_integer": lambda r: not _is_fp(r), "_fp": _is_fp}
+GROUPS = {"": lambda r: _kind(r) != "startup", "_integer": lambda r: _kind(r) == "integer", "_fp": lambda r: _kind(r) == "fp",
+          "_startup": lambda r: _kind(r) == "startup"}
 
 
 def summary(results: Sequence[GuestResult]) -> dict[str, float | None]:
-    """Geometric means of aotc/native and aotc/qemu over guests whose runs all agreed: all of them,
-    the integer ones and the FP/SIMD ones."""
+    """Geometric means of aotc/native and aotc/qemu over guests whose runs all agreed: the compute ones
+    (integer and FP/SIMD together), each kind alone, and the start-up ones; and the dynamic hello's aotc time over
+    the static one's."""
     ok = [r for r in results if r.verdict == "OK"]
-    return {
+    means = {
         f"geomean{group}_aotc_over_{base}": geomean([x for r in ok if keep(r)
                                                      if (x := r.ratio("aotc", base)) is not None])
         for group, keep in GROUPS.items() for base in ("native", "qemu")
     }
+    by_name = {r.guest: r for r in ok}
+    static, dynamic = by_name.get("hello"), by_name.get("hello_dyn")
+    means["dynamic_over_static_hello_aotc"] = (
+        dynamic.seconds("aotc") / static.seconds("aotc") if static and dynamic and static.seconds("aotc")
+        else None)
+    return means
 
 
 def format_table(results: Sequence[GuestResult]) -> str:
@@ -279,11 +293,12 @@ def format_table(results: Sequence[GuestResult]) -> str:
                        enumerate(zip(row, widths, strict=False))) + "  " + row[-1] for row in rows]
     means = summary(results)
     lines.append("")
-    for group, name in (("", "all"), ("_integer", "integer"), ("_fp", "fp")):
+    for group, name in (("", "compute"), ("_integer", "integer"), ("_fp", "fp"), ("_startup", "startup")):
         count = sum(r.verdict == "OK" and GROUPS[group](r) for r in results)
         lines.append(f"geomean {name:8} aotc/native: {fmt(means[f'geomean{group}_aotc_over_native'], '.1f')}"
                      f"   aotc/qemu: {fmt(means[f'geomean{group}_aotc_over_qemu'], '.1f')}   "
                      f"(over {count} OK guests)")
+    lines.append(f"dynamic hello / static hello, aotc: {fmt(means['dynamic_over_static_hello_aotc'], '.2f')}")
     return "\n".join(lines)
 
 
