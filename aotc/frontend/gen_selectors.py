@@ -1,6 +1,8 @@
-"""lar, lsl, verr and verw: what the descriptor a selector names allows, into a register and ZF. The
-descriptor tables are Python's (the kernel's GDT, the process's LDT), so each leaves the TB with a
-QUERY_SEG helper request (see aotc.guest.cpu.SegQuery) that cpu_loop answers.
+"""What user mode may ask of the descriptor tables. lar, lsl, verr and verw: what the descriptor a
+selector names allows, into a register and ZF; the tables are Python's (the kernel's GDT, the
+process's LDT), so each leaves the TB with a QUERY_SEG helper request (see aotc.guest.cpu.SegQuery)
+that cpu_loop answers. sgdt, sidt, smsw, sldt and str: with UMIP (this CPU has it) they fault and Linux
+emulates them with fixed dummy values, which are constants here.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 
 from aotc.frontend.context import DisasContext
-from aotc.frontend.operands import gpr, read
+from aotc.frontend.operands import address, gpr, loc, mem_loc, read, store
 from aotc.guest.cpu import OFF_HELPER, OFF_HELPER_NEXT, QUERY16, ExitReason, Helper, SegQuery
 
 KINDS = MappingProxyType({"lar": SegQuery.LAR, "lsl": SegQuery.LSL, "verr": SegQuery.VERR,
@@ -34,5 +36,29 @@ def gen_query(ctx: DisasContext) -> None:
     ctx.exit_with(ExitReason.HELPER, ctx.pc)
 
 
-HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType(
-    dict.fromkeys(KINDS, gen_query))
+# Linux's UMIP emulation (arch/x86/kernel/umip.c) for a 32-bit task, as measured natively: the table
+# registers' base and limit, the machine status word, and the LDT (none) and TSS selectors
+UMIP_TABLES = MappingProxyType({"sgdt": 0xFFFE0000, "sidt": 0xFFFF0000})
+UMIP_WORDS = MappingProxyType({"smsw": 0x80050033, "sldt": 0, "str": 0x40})
+
+
+def gen_umip_table(ctx: DisasContext) -> None:
+    """sgdt/sidt m: limit 0 and the dummy base, all 32 bits of it whatever the operand size (the
+    kernel's emulation writes them all)."""
+    base = UMIP_TABLES[ctx.insn.insn_name()]
+    at = address(ctx, ctx.insn.operands[0].mem)
+    store(ctx, mem_loc(ctx, at, 2), 0)
+    store(ctx, mem_loc(ctx, ctx.b.add(at, 2), 4), base)
+
+
+def gen_umip_word(ctx: DisasContext) -> None:
+    """smsw/sldt/str r/m: the dummy value, the whole register or 16 bits of memory."""
+    dst = loc(ctx, 0)
+    store(ctx, dst, UMIP_WORDS[ctx.insn.insn_name()] & (0xFFFF if dst.size == 2 else 0xFFFFFFFF))
+
+
+HANDLERS: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyType({
+    **dict.fromkeys(KINDS, gen_query),
+    **dict.fromkeys(UMIP_TABLES, gen_umip_table),
+    **dict.fromkeys(UMIP_WORDS, gen_umip_word),
+})
