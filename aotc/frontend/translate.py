@@ -19,6 +19,7 @@ from aotc.frontend import (
     gen_bits,
     gen_control,
     gen_far,
+    gen_legacy,
     gen_misc,
     gen_mov,
     gen_selectors,
@@ -46,6 +47,7 @@ DISPATCH: MappingProxyType[str, Callable[[DisasContext], None]] = MappingProxyTy
     **gen_string.HANDLERS,
     **gen_bits.HANDLERS,
     **gen_misc.HANDLERS,
+    **gen_legacy.HANDLERS,
 })
 
 

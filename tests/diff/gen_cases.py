@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gen_addr16
+import gen_bcd
 
 REGS = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp")
 REG16 = {"ax": "eax", "bx": "ebx", "cx": "ecx", "dx": "edx", "si": "esi", "di": "edi", "bp": "ebp"}
@@ -565,6 +566,7 @@ FAMILIES: tuple[tuple[Callable[[random.Random], Template], int], ...] = (
     (gen_addr, 2),
     (gen_string, 3),
     *gen_addr16.FAMILIES,
+    *gen_bcd.FAMILIES,
 )
 
 
