@@ -217,7 +217,7 @@ def sys_sigreturn(k: LinuxUser) -> int:
     """Restore the state a sigframe saved; the result is the restored eax, so eax keeps its value."""
     cpu = _syscall_cpu(k)
     try:
-        mask = sigreturn(k.mem, cpu, k.segment_base)
+        mask = sigreturn(k.mem, cpu, k.descriptor)
     except BadFrame as e:
         raise GuestKilled(SIGSEGV, f"bad signal frame: {e}") from None
     k.signals.set_blocked(mask)
@@ -228,7 +228,7 @@ def sys_rt_sigreturn(k: LinuxUser) -> int:
     """Restore the state an rt_sigframe saved, and its uc_stack; the result is the restored eax."""
     cpu = _syscall_cpu(k)
     try:
-        mask, stack = rt_sigreturn(k.mem, cpu, k.segment_base)
+        mask, stack = rt_sigreturn(k.mem, cpu, k.descriptor)
     except BadFrame as e:
         raise GuestKilled(SIGSEGV, f"bad signal frame: {e}") from None
     k.signals.set_blocked(mask)

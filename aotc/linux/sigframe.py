@@ -20,8 +20,28 @@ from dataclasses import dataclass
 
 from aotc.backend.flags import ARITH_EFLAGS, cc_from_eflags, eflags_from_cc
 from aotc.guest import fpstate
-from aotc.guest.cpu import CS, DS, EAX, EBP, EBX, ECX, EDI, EDX, EFLAGS_TF, ES, ESI, ESP, FS, GS, SS, CPUState
+from aotc.guest.cpu import (
+    CS,
+    DS,
+    EAX,
+    EBP,
+    EBX,
+    ECX,
+    EDI,
+    EDX,
+    EFLAGS_TF,
+    ES,
+    ESI,
+    ESP,
+    FS,
+    GS,
+    SS,
+    CPUState,
+    TBMode,
+    refresh_tb_mode,
+)
 from aotc.guest.memory import GuestFault, GuestMemory
+from aotc.guest.segments import Descriptor, SegmentFault, check_data_load, check_far_target
 from aotc.linux import fpframe
 
 SIGCONTEXT = struct.Struct("<8H8I3I2H2I2H3I")   # struct sigcontext_32, 88 bytes
@@ -49,6 +69,7 @@ RT_SIGRETURN_CODE = b"\xb8" + U32.pack(NR_RT_SIGRETURN) + b"\xcd\x80\x00"  # mov
 SA_SIGINFO, SA_ONSTACK, SA_RESTORER = 0x4, 0x08000000, 0x04000000
 UC_FP_XSTATE = 0x1                  # uc_flags: the FP area has the xsave extension
 SS_ONSTACK, SS_DISABLE = 1, 2
+Describe = Callable[[int], "Descriptor | None"]   # selector -> the descriptor it names (LinuxUser.descriptor)
 USER_CS, USER_DS = 0x23, 0x2B       # the flat selectors of an i386 task on an x86-64 kernel
 EFLAGS_FIXED = 0x202                # IF and the always-one bit 1
 DF, RF, AC, ID = 1 << 10, 1 << 16, 1 << 18, 1 << 21
@@ -119,20 +140,45 @@ def pack_sigcontext(cpu: CPUState, oldmask: int, trap: Trap, fpstate_at: int = 0
         fpstate_at, oldmask & 0xFFFFFFFF, trap.cr2)
 
 
-def restore_sigcontext(cpu: CPUState, data: bytes, segment_base: Callable[[int], int],
-                       mem: GuestMemory | None = None) -> None:
-    """Load registers, eip, the FIX_EFLAGS bits, gs/fs/es/ds and then (from `mem`) the FP state a
-    sigcontext_32 names, in ia32_restore_sigcontext's order (BadFrame for a selector that names no
-    segment or FP state the kernel refuses; cs and ss stay flat)."""
-    fields = SIGCONTEXT.unpack(data)
-    selectors = fields[0:8:2]
+def _data_segment(selector: int, descriptor: Describe) -> tuple[int, int]:
+    """What reload_segments leaves in ds/es/fs/gs for a saved selector: it with RPL 3 and its base,
+    or, where that load would fault (the kernel's loadsegment fixup) or it is null, 0."""
+    selector |= 3
+    desc = descriptor(selector)
     try:
-        bases = [segment_base(sel) for sel in selectors]
-    except ValueError as e:
-        raise BadFrame(str(e)) from e
-    for seg, sel, base in zip(SC_SEGS, selectors, bases, strict=True):
-        cpu.seg_sel[seg] = sel
-        cpu.seg_base[seg] = base
+        check_data_load(selector, desc, is_ss=False)
+    except SegmentFault:
+        return 0, 0
+    return (selector, desc.base) if desc is not None and selector & ~3 else (0, 0)
+
+
+def _restore_cs_ss(cpu: CPUState, cs: int, ss: int, descriptor: Describe) -> None:
+    """regs->cs = sc.cs | 3 and regs->ss = sc.ss | 3, which the return to user mode then loads as
+    an iret would (BadFrame where it would fault): a handler returns into 16-bit or based code too."""
+    cs, ss = cs | 3, ss | 3
+    code, stack = descriptor(cs), descriptor(ss)
+    try:
+        check_far_target(cs, code, "ret")
+        check_data_load(ss, stack, is_ss=True)
+    except SegmentFault as e:
+        raise BadFrame(f"cs {cs:#x} / ss {ss:#x}: {e}") from e
+    if code.l:
+        raise BadFrame(f"cs {cs:#x} is 64-bit code")
+    cpu.seg_sel[CS], cpu.seg_base[CS] = cs, code.base
+    cpu.seg_sel[SS], cpu.seg_base[SS] = ss, stack.base
+    cpu.tb_flags = (cpu.tb_flags & ~TBMode.CODE16) | (TBMode.CODE16 if code.default_size == 2 else 0)
+
+
+def restore_sigcontext(cpu: CPUState, data: bytes, descriptor: Describe,
+                       mem: GuestMemory | None = None) -> None:
+    """Load registers, eip, the FIX_EFLAGS bits, cs/ss, gs/fs/es/ds and then (from `mem`) the FP state
+    a sigcontext_32 names, as ia32_restore_sigcontext does (BadFrame for a cs or ss the return to user
+    mode would fault on, or FP state the kernel refuses)."""
+    fields = SIGCONTEXT.unpack(data)
+    _restore_cs_ss(cpu, fields[19], fields[23], descriptor)
+    for seg, sel in zip(SC_SEGS, fields[0:8:2], strict=True):
+        cpu.seg_sel[seg], cpu.seg_base[seg] = _data_segment(sel, descriptor)
+    refresh_tb_mode(cpu)
     for reg, value in zip(SC_REGS, fields[8:16], strict=True):
         cpu.regs[reg] = value
     cpu.eip = fields[18]
@@ -223,7 +269,7 @@ def setup_frame(mem: GuestMemory, cpu: CPUState, handler: int, flags: int, resto
     fpstate.reset(cpu)
 
 
-def sigreturn(mem: GuestMemory, cpu: CPUState, segment_base: Callable[[int], int]) -> int:
+def sigreturn(mem: GuestMemory, cpu: CPUState, descriptor: Describe) -> int:
     """sigreturn (119): the frame is at esp - 8 (pretcode and sig popped); restore the CPU state and
     return the restored signal mask (BadFrame if the frame is unreadable)."""
     frame = (cpu.regs[ESP] - 8) & 0xFFFFFFFF
@@ -232,12 +278,11 @@ def sigreturn(mem: GuestMemory, cpu: CPUState, segment_base: Callable[[int], int
         high = U32.unpack(mem.read(frame + SIGFRAME_EXTRAMASK, 4))[0]
     except GuestFault as e:
         raise BadFrame(str(e)) from e
-    restore_sigcontext(cpu, sc, segment_base, mem)
+    restore_sigcontext(cpu, sc, descriptor, mem)
     return SIGCONTEXT.unpack(sc)[-2] | (high << 32)
 
 
-def rt_sigreturn(mem: GuestMemory, cpu: CPUState,
-                 segment_base: Callable[[int], int]) -> tuple[int, tuple[int, int, int]]:
+def rt_sigreturn(mem: GuestMemory, cpu: CPUState, descriptor: Describe) -> tuple[int, tuple[int, int, int]]:
     """rt_sigreturn (173): the frame is at esp - 4 (pretcode popped); restore the CPU state and return
     the restored signal mask and the frame's uc_stack (BadFrame if the frame is unreadable)."""
     frame = (cpu.regs[ESP] - 4) & 0xFFFFFFFF
@@ -247,5 +292,5 @@ def rt_sigreturn(mem: GuestMemory, cpu: CPUState,
         raise BadFrame(str(e)) from e
     head = UCONTEXT_HEAD.unpack_from(uc)
     mask = SIGSET.unpack_from(uc, RT_SIGMASK - RT_UC)[0]
-    restore_sigcontext(cpu, uc[RT_MCONTEXT - RT_UC:RT_SIGMASK - RT_UC], segment_base, mem)
+    restore_sigcontext(cpu, uc[RT_MCONTEXT - RT_UC:RT_SIGMASK - RT_UC], descriptor, mem)
     return mask, (head[2], head[3], head[4])
