@@ -15,7 +15,6 @@ from aotc.guest.layout import ELF_ET_DYN_BASE
 from aotc.guest.memory import GuestFault, GuestMemory
 from aotc.loader.elf import ElfImage, read_elf
 from aotc.loader.image import map_image, shared_object_bias
-from aotc.loader.needed import needed_libraries
 from aotc.loader.program import LoadedProgram, LoadError
 from aotc.loader.stack import ExecInfo, build_stack
 from aotc.loader.sysroot import Sysroot
@@ -61,6 +60,8 @@ def load_program(path: str, argv: list[str], envp: list[str], mem: GuestMemory,
 def load_with_libraries(path: str, mem: GuestMemory, sysroot: Sysroot | None = None) -> LoadedProgram:
     """Load a program as a run would and map the libraries it needs where ld.so will put them in
     that run (for translating ahead of time); their mappings and images join the program's."""
+    from aotc.loader.needed import needed_libraries  # pyelftools: for warm and inspect, not for runs
+
     sysroot = sysroot or Sysroot()
     prog = load_program(path, [path], [], mem, sysroot)
     if prog.interp_path is None:
