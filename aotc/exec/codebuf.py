@@ -22,8 +22,8 @@ _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 MAP_FAILED = ctypes.c_void_p(-1).value
 
 
-def _mmap(size: int, prot: int, flags: int, fd: int, addr: int) -> int:
-    p = _libc.mmap(addr, size, prot, flags, fd, 0)
+def _mmap(size: int, prot: int, flags: int, fd: int, addr: int, offset: int = 0) -> int:
+    p = _libc.mmap(addr, size, prot, flags, fd, offset)
     if p is None or p == MAP_FAILED:
         err = ctypes.get_errno()
         raise OSError(err, f"mmap of {size:#x} bytes failed: {os.strerror(err)}")
@@ -33,6 +33,11 @@ def _mmap(size: int, prot: int, flags: int, fd: int, addr: int) -> int:
 def host_mmap(size: int, prot: int, flags: int, addr: int = 0) -> int:
     """mmap anonymous memory; return its address or raise OSError."""
     return _mmap(size, prot, flags | mmap.MAP_ANONYMOUS, -1, addr)
+
+
+def host_mmap_file(size: int, prot: int, flags: int, fd: int, offset: int, addr: int) -> int:
+    """mmap `size` bytes of file `fd` from `offset`; return the address or raise OSError."""
+    return _mmap(size, prot, flags, fd, addr, offset)
 
 
 class CodeBuffer:

@@ -13,7 +13,7 @@ import ctypes
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from aotc.exec.codebuf import host_mmap
+from aotc.exec.codebuf import host_mmap, host_mmap_file
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
@@ -21,6 +21,7 @@ GUEST_SPACE = 1 << 32
 GUARD_SIZE = 64 << 10
 NUM_PAGES = GUEST_SPACE >> PAGE_SHIFT
 
+HOST_MAP_SHARED = 0x01
 HOST_MAP_PRIVATE = 0x02
 HOST_MAP_FIXED = 0x10
 HOST_MAP_NORESERVE = 0x4000
@@ -101,6 +102,19 @@ class GuestMemory:
         if replaced:
             self.notify_written(addr, size)
         return addr
+
+    def map_shared_file(self, addr: int, size: int, prot: int, fd: int, offset: int) -> None:
+        """Map [addr, addr+size) to the host file `fd` from `offset`, shared: the guest's stores reach
+        the file and every other mapping of it, as with MAP_SHARED natively (OSError as the host's
+        mmap refuses, e.g. EACCES for PROT_WRITE on a read-only descriptor)."""
+        size = page_up(size)
+        self._check_range(addr, size)
+        host_mmap_file(size, _host_prot(prot), HOST_MAP_SHARED | HOST_MAP_FIXED, fd, offset, self.base + addr)
+        first, count = addr >> PAGE_SHIFT, size >> PAGE_SHIFT
+        replaced = any(self.pages[first:first + count])
+        self.pages[first:first + count] = bytes([MAPPED | (prot & PROT_MASK)]) * count
+        if replaced:
+            self.notify_written(addr, size)
 
     def unmap(self, addr: int, size: int) -> None:
         """Give the pages back to the reservation (PROT_NONE, no backing)."""

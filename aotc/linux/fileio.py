@@ -280,3 +280,14 @@ def sys_ftruncate64(k: LinuxUser, fd: int, lo: int, hi: int) -> int:
 def sys_truncate64(k: LinuxUser, path: int, lo: int, hi: int) -> int:
     os.truncate(k.path(path), _offset64(lo, hi))
     return 0
+
+
+def sys_ftruncate(k: LinuxUser, fd: int, length: int) -> int:
+    """ftruncate with the i386 32-bit signed length (EINVAL if negative, as the kernel)."""
+    os.ftruncate(k.fd(fd), structs.s32(length))
+    return 0
+
+
+def sys_truncate(k: LinuxUser, path: int, length: int) -> int:
+    os.truncate(k.path(path), structs.s32(length))
+    return 0

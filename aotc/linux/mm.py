@@ -1,12 +1,14 @@
 """Memory syscalls: brk, mmap2 and the old mmap, munmap, mprotect, mremap, madvise.
 
-A file-backed mapping is an anonymous mapping filled with the file's bytes (MAP_SHARED writes are not
-written back). A shared object mapped without an address (ld.so mapping a library) goes where
-aotc.guest.layout places it, so its translated blocks serve every program that uses it.
+A private file mapping is an anonymous mapping filled with the file's bytes; a shared one is the host's
+own mapping of the file, so stores reach the file and other processes. A shared object mapped without
+an address (ld.so mapping a library) goes where aotc.guest.layout places it, so its translated blocks
+serve every program that uses it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
@@ -95,9 +97,12 @@ def do_mmap(k: LinuxUser, addr: int, length: int, prot: int, flags: int, fd: int
                 addr = k.mem.find_free(size, addr or None)
         except MemoryError:
             raise SyscallError(errno.ENOMEM) from None
-    k.mem.map(addr, size, prot)
-    if data:
-        k.mem.write(addr, data)
+    if backing is not None and backing.shared:
+        k.mem.map_shared_file(addr, size, prot, k.fd(fd), offset)
+    else:
+        k.mem.map(addr, size, prot)
+        if data:
+            k.mem.write(addr, data)
     if backing is None:
         k.map_names.forget(addr, size)
     else:
@@ -186,6 +191,23 @@ def _move(k: LinuxUser, old: int, old_size: int, dst: int, new_size: int, prot: 
     else:
         k.map_names.forget(dst, new_size)
     return dst
+
+
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+
+def sys_msync(k: LinuxUser, addr: int, length: int, flags: int) -> int:
+    """msync: the host's, on the host pages of the range (shared file mappings are the host's own)."""
+    size = page_up(length)
+    _einval(addr & (PAGE_SIZE - 1) != 0 or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+            or flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC)
+    if addr + size > GUEST_SPACE or not _mapped(k, addr, size):
+        raise SyscallError(errno.ENOMEM)
+    if _libc.msync(k.mem.base + addr, size, flags) != 0:
+        raise SyscallError(ctypes.get_errno())
+    return 0
 
 
 def sys_madvise(k: LinuxUser, addr: int, length: int, advice: int) -> int:
