@@ -1,7 +1,8 @@
 """Generate a single-instruction differential test: one i386 assembly program holding thousands of cases.
 
 Each case loads eax..edi, EFLAGS and a 64-byte scratch area from a table, runs one instruction (or a short
-sequence), then writes a record (registers, EFLAGS, stack balance, scratch) to stdout with int 0x80.
+sequence), then writes a record (registers, EFLAGS, stack balance, fault, scratch) to stdout with int 0x80;
+the fault words are 0 unless the case faulted into gen_seg's handler (which resumes it at its recovery label).
 Run the program natively and under aotc and compare the records: `compare_outputs` names the case and field.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import gen_addr16
 import gen_bcd
+import gen_seg
 
 REGS = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp")
 REG16 = {"ax": "eax", "bx": "ebx", "cx": "ecx", "dx": "edx", "si": "esi", "di": "edi", "bp": "ebp"}
@@ -41,7 +43,8 @@ FLAG_BITS = {"CF": 0, "PF": 2, "AF": 4, "ZF": 6, "SF": 7, "DF": 10, "OF": 11}
 FLAG_MASK = sum(1 << bit for bit in FLAG_BITS.values())
 SCRATCH = 64
 IN_WORDS = len(REGS) + 1 + SCRATCH // 4
-OUT_WORDS = len(REGS) + 2 + SCRATCH // 4
+FAULT_AT = len(REGS) + 2      # the fault word (count, signal, si_code, trap number) and its error code
+OUT_WORDS = len(REGS) + 4 + SCRATCH // 4
 RECORD_BYTES = OUT_WORDS * 4
 BT_BASE = 32
 
@@ -567,6 +570,7 @@ FAMILIES: tuple[tuple[Callable[[random.Random], Template], int], ...] = (
     (gen_string, 3),
     *gen_addr16.FAMILIES,
     *gen_bcd.FAMILIES,
+    *gen_seg.FAMILIES,
 )
 
 
@@ -624,9 +628,17 @@ save:
     leal 4(%esp), %eax
     subl saved_esp, %eax
     movl %eax, record+{regs_in + 4}
+    movl fault, %eax
+    movl %eax, record+{regs_in + 8}
+    movl fault_err, %eax
+    movl %eax, record+{regs_in + 12}
+    xorl %eax, %eax
+    movl %eax, fault
+    movl %eax, fault_err
+    movl %eax, recover_eip
     xorl %ecx, %ecx
 1:  movl scratch(,%ecx,4), %eax
-    movl %eax, record+{regs_in + 8}(,%ecx,4)
+    movl %eax, record+{regs_in + 16}(,%ecx,4)
     incl %ecx
     cmpl ${words}, %ecx
     jne 1b
@@ -643,7 +655,7 @@ fail:
     movl $1, %eax
     movl $3, %ebx
     int $0x80
-"""
+{gen_seg.HANDLER}"""
 
 
 def program_text(cases: list[Case]) -> str:
@@ -660,11 +672,13 @@ def program_text(cases: list[Case]) -> str:
         "    .align 64",
         f"scratch: .space {SCRATCH}",
         f"record: .space {RECORD_BYTES}",
+        *gen_seg.data_text(),
         "    .text",
         "    .globl _start",
         "_start:",
         "    movl %esp, saved_esp",
         *(f"    {line}" for line in gen_addr16.SETUP),
+        *(f"    {line}" for line in gen_seg.SETUP),
     ]
     for index, case in enumerate(cases):
         out += [f"case_{index}:", "    call load", *(f"    {line}" for line in case.lines), "    call save"]
@@ -719,8 +733,11 @@ def diff_record(want: tuple[int, ...], got: tuple[int, ...]) -> list[str]:
         diffs.append(
             f"esp moved by {_to_signed(got[flags_at + 1], 32)} (native {_to_signed(want[flags_at + 1], 32)})"
         )
+    if want[FAULT_AT : FAULT_AT + 2] != got[FAULT_AT : FAULT_AT + 2]:
+        diffs.append(f"fault: native={gen_seg.describe_fault(*want[FAULT_AT : FAULT_AT + 2])} "
+                     f"aotc={gen_seg.describe_fault(*got[FAULT_AT : FAULT_AT + 2])}")
     for i in range(SCRATCH // 4):
-        w, g = want[flags_at + 2 + i], got[flags_at + 2 + i]
+        w, g = want[FAULT_AT + 2 + i], got[FAULT_AT + 2 + i]
         if w != g:
             diffs.append(f"scratch+{4 * i}: native={w:#010x} aotc={g:#010x}")
     return diffs

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gen_cases
+import gen_seg
 import pytest
 from conftest import run_native
 from diffcheck import assert_matches_native
@@ -24,13 +25,17 @@ def programs(build_dir: Path) -> dict[int, tuple[Path, list]]:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_harness_natively(programs: dict, seed: int) -> None:
-    """The generated program itself is sound: every case reports, the stack is balanced, nop keeps inputs."""
+    """The generated program itself is sound: every case reports, the stack is balanced, nop keeps inputs,
+    only segment cases fault (and some do: the handler records them), and a second run records the same."""
     binary, cases = programs[seed]
     native = run_native(binary)
     assert native.returncode == 0
     recs = gen_cases.records(native.stdout)
     assert len(native.stdout) == len(cases) * gen_cases.RECORD_BYTES
     assert all(rec[len(gen_cases.REGS) + 1] == 0 for rec in recs)
+    faulted = [case for case, rec in zip(cases, recs, strict=True) if rec[gen_cases.FAULT_AT]]
+    assert faulted and all(any(gen_seg.ARM in line for line in case.lines) for case in faulted)
+    assert run_native(binary).stdout == native.stdout, "a second native run records otherwise"
     for case, rec in zip(cases, recs, strict=True):
         if case.lines == ["nop"]:
             assert rec[: len(gen_cases.REGS)] == tuple(case.state.regs[r] for r in gen_cases.REGS)
