@@ -10,7 +10,7 @@ import socket
 import threading
 from typing import TYPE_CHECKING
 
-from aotc.guest.cpu import EAX, ESP, CPUState
+from aotc.guest.cpu import DS, EAX, ES, ESP, FS, GS, CPUState, refresh_tb_mode
 from aotc.linux import host, structs
 from aotc.linux.blocking import host_call
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
@@ -393,8 +393,14 @@ def sys_sched_getaffinity(k: LinuxUser, pid: int, size: int, mask: int) -> int:
 
 # -- TLS -----------------------------------------------------------------------------------------
 
+UD_FLAG_BITS = 0xFF
+UD_EMPTY = 0x28        # read_exec_only | seg_not_present, all else 0: the kernel's LDT_empty
+
+
 def sys_set_thread_area(k: LinuxUser, u_info: int) -> int:
-    """Install a TLS descriptor in GDT entry 12..14 (the first free one when entry_number is -1)."""
+    """Install a TLS descriptor in GDT entry 12..14 (the first free one when entry_number is -1); an
+    empty or all-zero one clears the entry, which is free again. As on x86-64, a data segment register
+    holding the entry's selector is reloaded from the new descriptor (to 0 if it can no longer be)."""
     entry, base, limit, bits = structs.USER_DESC.unpack(k.get(u_info, structs.USER_DESC.size))
     if entry == 0xFFFFFFFF:
         free = [e for e in (12, 13, 14) if e not in k.tls]
@@ -404,8 +410,24 @@ def sys_set_thread_area(k: LinuxUser, u_info: int) -> int:
         k.put(u_info, structs.U32.pack(entry))
     if entry not in (12, 13, 14):
         raise SyscallError(errno.EINVAL)
-    k.tls[entry] = (base, limit, bits)
+    if base == 0 and limit == 0 and bits & UD_FLAG_BITS in (0, UD_EMPTY):
+        k.tls.pop(entry, None)
+    else:
+        k.tls[entry] = (base, limit, bits)
+    if k.cpu is not None:
+        _reload_data_segments(k, k.cpu, entry << 3 | 3)
     return 0
+
+
+def _reload_data_segments(k: LinuxUser, cpu: CPUState, selector: int) -> None:
+    """The kernel's forced reload of ds/es/fs/gs that hold `selector` after its descriptor changed."""
+    for seg in (DS, ES, FS, GS):
+        if cpu.seg_sel[seg] == selector:
+            try:
+                cpu.seg_base[seg] = k.segment_base(selector)
+            except ValueError:
+                cpu.seg_sel[seg], cpu.seg_base[seg] = 0, 0
+    refresh_tb_mode(cpu)
 
 
 def sys_get_thread_area(k: LinuxUser, u_info: int) -> int:
