@@ -42,29 +42,31 @@ class TBStore(Protocol):
 
 
 class StoredRecords:
-    """Records fetched from the store page by page and not installed yet: under the page each starts in,
-    and listed under every later page it reaches into, so that a change to any of its pages drops it."""
+    """Records fetched from the store page by page and not installed yet, by TB key: under the linear page
+    each starts in, and listed under every later page it reaches into, so that a change to any of its
+    pages drops it."""
 
     def __init__(self) -> None:
-        self.by_page: dict[int, dict[int, TBRecord]] = {}   # fetched page -> its records by pc
-        self.reaching: dict[int, set[int]] = {}             # page -> pcs of records reaching into it
+        self.by_page: dict[int, dict[int, TBRecord]] = {}   # fetched page -> its records by TB key
+        self.reaching: dict[int, dict[int, int]] = {}       # page -> {TB key: first page} reaching in
 
     def fetched(self, page: int) -> bool:
         """Whether the records of `page` were fetched (since it last changed)."""
         return page in self.by_page
 
     def add_page(self, page: int, records: list[TBRecord]) -> None:
-        """Keep what the store has for `page` (one record per pc)."""
-        by_pc = self.by_page[page] = {r.pc: r for r in records}
-        for r in by_pc.values():
+        """Keep what the store has for `page` (one record per TB key)."""
+        by_key = self.by_page[page] = {r.key: r for r in records}
+        for key, r in by_key.items():
             if len(r.pages()) > 1:
                 for later in r.pages()[1:]:
-                    self.reaching.setdefault(later, set()).add(r.pc)
+                    self.reaching.setdefault(later, {})[key] = page
 
-    def take(self, pc: int) -> TBRecord | None:
-        """Remove and return the record for `pc`, if its page was fetched and holds one."""
-        records = self.by_page.get(pc >> 12)
-        record = records.pop(pc, None) if records else None
+    def take(self, key: int, page: int) -> TBRecord | None:
+        """Remove and return the record for TB key `key` starting in linear page `page`, if that page
+        was fetched and holds one."""
+        records = self.by_page.get(page)
+        record = records.pop(key, None) if records else None
         if record is not None and len(record.pages()) > 1:
             self._unlist(record)
         return record
@@ -74,8 +76,8 @@ class StoredRecords:
         looked up (against its contents then)."""
         for record in self.by_page.pop(page, {}).values():
             self._unlist(record)
-        for pc in self.reaching.pop(page, ()):
-            self._unlist(self.by_page[pc >> 12].pop(pc))
+        for key, first in self.reaching.pop(page, {}).items():
+            self._unlist(self.by_page[first].pop(key))
 
     def holds(self, page: int) -> bool:
         """Whether `page` was fetched or a record fetched and not installed reaches into it."""
@@ -95,10 +97,10 @@ class StoredRecords:
 
     def _unlist(self, record: TBRecord) -> None:
         for later in record.pages()[1:]:
-            pcs = self.reaching.get(later)
-            if pcs is not None:
-                pcs.discard(record.pc)
-                if not pcs:
+            keys = self.reaching.get(later)
+            if keys is not None:
+                keys.pop(record.key, None)
+                if not keys:
                     del self.reaching[later]
 
 
@@ -162,30 +164,33 @@ class Engine:
 
     def lookup(self, pc: int, mode: int = 0, cs_base: int = 0) -> TranslationBlock:
         """The TB for guest eip `pc` (under `mode` in a code segment at `cs_base`): from the TB cache,
-        else from the persistent store (which loads the whole page's records at once), else translated
-        now. A flat one enters the jump cache; the others are neither stored nor jump-cached (the
-        jump cache and the store know flat 32-bit code only)."""
+        else from the persistent store (which loads the whole linear page's records at once), else
+        translated now (and stored). A flat one enters the jump cache, which knows flat 32-bit code
+        only."""
         key = tb_key(pc, mode, cs_base)
         tb = self.tbs.get(key)
-        flat = key == pc
-        if tb is None and flat and self.store is not None:
-            tb = self._from_store(pc)
         if tb is None:
-            tb = self.translate(pc, mode=mode, cs_base=cs_base)
-            if flat and self.store is not None:
-                self.store.save(tb.record)
-        if flat:
+            store = self.store
+            if store is not None:
+                tb = self._from_store(key, (cs_base + pc) & 0xFFFFFFFF)
+            if tb is None:
+                tb = self.translate(pc, mode=mode, cs_base=cs_base)
+                if store is not None:
+                    store.save(tb.record)
+        if key == pc:
             entry = self.jmp_cache[jmp_cache_index(pc)]
             entry.pc, entry.host = pc, tb.host
         return tb
 
-    def _from_store(self, pc: int) -> TranslationBlock | None:
-        """Install the stored record for `pc`, if there is a valid one. The first lookup in a page fetches
-        all its records; from then on the page is watched (it holds installed code, see _leave_pages),
-        but a later page a record reaches into may not be, so such a record is checked again now."""
-        if not self.stored.fetched(pc >> 12):
-            self.stored.add_page(pc >> 12, self.store.load_page(pc >> 12))
-        record = self.stored.take(pc)
+    def _from_store(self, key: int, linear: int) -> TranslationBlock | None:
+        """Install the stored record for TB key `key` whose code is at linear address `linear`, if there
+        is a valid one. The first lookup in a page fetches all its records; from then on the page is
+        watched (it holds installed code, see _leave_pages), but a later page a record reaches into
+        may not be, so such a record is checked again now."""
+        page = linear >> 12
+        if not self.stored.fetched(page):
+            self.stored.add_page(page, self.store.load_page(page))
+        record = self.stored.take(key, page)
         if record is None:
             return None
         if len(record.pages()) > 1 and not self.store.still_valid(record):

@@ -30,18 +30,16 @@ class TBRecord:
     mode: int = 0          # the TBMode bits it was translated under (0: flat 32-bit code)
     cs_base: int = 0       # the code segment's base: the guest code is at cs_base + pc
 
+    # what the engine finds it by (tb_key): eip alone for flat 32-bit code, else eip, mode and cs base
+    key: int = field(init=False, repr=False, compare=False)
     _pages: range = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # computed once: the engine asks at every load, install and invalidation of a record
         linear = (self.cs_base + self.pc) & 0xFFFFFFFF
         last = (linear + max(self.size, 1) - 1) >> 12
+        object.__setattr__(self, "key", tb_key(self.pc, self.mode, self.cs_base))
         object.__setattr__(self, "_pages", range(linear >> 12, last + 1))
-
-    @property
-    def key(self) -> int:
-        """What the engine finds it by: eip alone for flat 32-bit code, else eip, mode and cs base."""
-        return tb_key(self.pc, self.mode, self.cs_base)
 
     def pages(self) -> range:
         """The guest page numbers this block's guest code lies in (one or two)."""

@@ -1,6 +1,6 @@
-"""The engine's TBStore over a CacheDB: load a page's records checked against guest memory now, check
-again at install time a record that reaches into a later page, and write newly translated records
-back in batches."""
+"""The engine's TBStore over a CacheDB: load a (linear) page's records, of every mode and code segment
+base, checked against guest memory now, check again at install time a record that reaches into a later
+page, and write newly translated records back in batches."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from aotc.persist.record import (
     encode,
     key_later_hashes,
     key_pc,
+    linear_pc,
     page_hash,
     page_prefix,
     record_key,
@@ -37,25 +38,26 @@ class PersistentStore:
         self.stats = stats
         self.version = version if version is not None else translator_version()
         self._pending: list[Write] = []
-        self._spanning: dict[int, tuple[TBRecord, tuple[bytes, ...]]] = {}   # pc -> loaded record, hashes
+        self._spanning: dict[int, tuple[TBRecord, tuple[bytes, ...]]] = {}   # TB key -> record, hashes
 
     def page_hash(self, page: int) -> bytes:
-        """The hash of guest page `page` as it is now (its executable bytes)."""
+        """The hash of linear page `page` as it is now (its executable bytes)."""
         return page_hash(self.fetch(page * PAGE_SIZE, PAGE_SIZE))
 
     def load_page(self, page: int) -> list[TBRecord]:
-        """The stored records starting in `page` whose checksum holds and whose pages match memory now."""
+        """The stored records starting in linear page `page` (whatever their mode and cs base) whose
+        checksum holds and whose pages match memory now."""
         out = []
         for stored in self.load_stored(page):
             if len(stored.page_hashes) > 1:
-                self._spanning[stored.record.pc] = (stored.record, stored.page_hashes)
+                self._spanning[stored.record.key] = (stored.record, stored.page_hashes)
             out.append(stored.record)
         return out
 
     def still_valid(self, record: TBRecord) -> bool:
         """Whether a record spanning several pages that load_page gave still matches memory in all of
         them (the engine installs it later, when first reached; only its first page is watched)."""
-        loaded = self._spanning.pop(record.pc, None)
+        loaded = self._spanning.pop(record.key, None)
         if loaded is None or loaded[0] is not record:
             return False
         return all(self.page_hash(p) == h for p, h in zip(record.pages(), loaded[1], strict=True))
@@ -65,16 +67,15 @@ class PersistentStore:
         hashes = {page: self.page_hash(page)}
         out = []
         for key, value in self.db.scan(page_prefix(self.version, hashes[page])):
-            pc = key_pc(key)
-            if pc >> 12 != page:
+            if key_pc(key) >> 12 != page:
                 continue
             if not self._later_pages_match(key, page, hashes):
                 self.stats.tbs_discarded += 1
                 continue
             try:
                 stored = decode(value)
-            except CorruptRecord:
-                self.db.warn_once("a record failed its checksum; it is translated again")
+            except CorruptRecord as e:
+                self.db.warn_once(f"a record is damaged ({e}); it is translated again")
                 self.stats.tbs_discarded += 1
                 continue
             if self._valid(stored, key):
@@ -93,18 +94,21 @@ class PersistentStore:
         return True
 
     def _valid(self, stored: StoredRecord, key: bytes) -> bool:
-        """Whether a decoded record is of this translator and is the one its (checked) key names."""
+        """Whether a decoded record is of this translator and is the one its (checked) key names: the
+        same pages, linear address, mode and cs base."""
+        r = stored.record
         return stored.version == self.version and \
-            record_key(self.version, stored.page_hashes, stored.record.pc) == key
+            record_key(self.version, stored.page_hashes, r.pc, r.mode, r.cs_base) == key
 
     def save(self, record: TBRecord) -> None:
         """Queue a freshly translated record (its pages hashed now, as it was translated from them)."""
-        guest = self.fetch(record.pc, record.size)
+        guest = self.fetch(linear_pc(record.pc, record.cs_base), record.size)
         if len(guest) != record.size:
             return
         hashes = tuple(self.page_hash(p) for p in record.pages())
         value = encode(StoredRecord(record, self.version, hashes, guest))
-        self._pending.append(Write(record_key(self.version, hashes, record.pc), value))
+        key = record_key(self.version, hashes, record.pc, record.mode, record.cs_base)
+        self._pending.append(Write(key, value))
         if len(self._pending) >= BATCH:
             self.commit()
 
