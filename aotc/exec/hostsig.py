@@ -285,11 +285,14 @@ class HostSignals:
         self.caught.add(signo)
 
     def release(self) -> None:
-        """Stop catching: block every signal in this thread (the guest is gone, nothing is delivered
-        any more), point the handler at no CPU state and no jump cache, and put back the default action
-        of each signal caught. Called before the CPU state, the jump cache and the code buffer holding
-        the handler are freed: a signal taken after that would write into freed memory."""
-        block_all_signals()
+        """Stop catching: point the handler at no CPU state and no jump cache and put back the default
+        action of each signal caught, first blocking every signal in this thread if the guest's own
+        signals were caught (the guest is gone: nothing is delivered any more, and a timer it left
+        armed must not kill aotc while it finishes). Called before the CPU state, the jump cache and
+        the code buffer holding the handler are freed: a signal taken after that would write into
+        freed memory."""
+        if self.caught - set(FAULT_SIGNALS):
+            block_all_signals()
         ctrl = self.ctrl
         ctrl.flag_ptr = ctypes.addressof(ctrl) + _off("spare")
         ctrl.jmp_entries = 0

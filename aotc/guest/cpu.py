@@ -48,7 +48,8 @@ class Vector(enum.IntEnum):
 
 class TBMode(enum.IntFlag):
     """`tb_flags`: how the code at eip is to be translated besides eip itself (QEMU's TB flags);
-    0 is flat 32-bit code, the only mode the jump cache and the persistent cache hold."""
+    0 is flat 32-bit code, the only mode the jump cache holds (the persistent cache keys the others
+    by mode and cs base)."""
 
     CODE16 = 1        # cs is a 16-bit code segment: 16-bit default operand and address size
     SEGMENTED = 2     # ds, es or ss has a base: every memory operand adds its segment's base
