@@ -14,8 +14,9 @@ itself. It does one of three things:
   the kernel), set `signalled` and the running CPU's `exit_request`, and empty the jump cache, so that
   generated code goes back to Python at its next loop back edge (which tests exit_request) or
   indirect jump (which now misses); and, if the signal interrupted the window of the safe-syscall stub
-  before its `syscall`, resume at the stub's EINTR return instead (QEMU's safe_syscall): a blocking
-  syscall can never miss a signal that arrived just before it started.
+  before its `syscall`, resume at the stub's not-started return instead (QEMU's safe_syscall): a
+  blocking syscall can never miss a signal that arrived just before it started, and its caller knows
+  it never ran (-NOT_STARTED, see aotc.linux.interrupt) and runs it again after the handler.
 
 The handler runs with every signal blocked and installs no SA_RESTART, so a blocking host syscall
 returns EINTR; Python's own calls retry (PEP 475), the guest's go through `HostSignals.syscall` and
@@ -45,12 +46,12 @@ from aotc.guest.cpu import (
     CPUState,
     ExitReason,
 )
+from aotc.linux.interrupt import NOT_STARTED
 
 NSIG = 64
 SIGINFO_SIZE = 128
 FAULT_SIGNALS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP)
 UNCATCHABLE = (signal.SIGKILL, signal.SIGSTOP)
-EINTR = 4
 
 # x86-64 Linux ucontext_t: uc_mcontext.gregs starts at byte 40; REG_R14 = 6, REG_RIP = 16, REG_ERR = 19
 _UC_GREGS = 40
@@ -147,9 +148,9 @@ def build_restorer() -> bytes:
 
 
 def build_safe_syscall() -> tuple[bytes, int, int, int]:
-    """`long safe(long blk[8])` with blk = {flag address, nr, six arguments}: returns -EINTR without
-    entering the kernel if *flag is set, else the raw result. Also the offsets of the window the handler
-    rewinds (from the flag check up to the syscall instruction) and of the EINTR return."""
+    """`long safe(long blk[8])` with blk = {flag address, nr, six arguments}: returns -NOT_STARTED
+    without entering the kernel if *flag is set, else the raw result. Also the offsets of the window
+    the handler rewinds (from the flag check up to the syscall instruction) and of that return."""
     a = Asm()
     a.mov(64, RAX, Mem(RDI, disp=8))
     a.mov(64, RCX, Mem(RDI, disp=0))
@@ -168,7 +169,7 @@ def build_safe_syscall() -> tuple[bytes, int, int, int]:
     a.ret()
     eintr_at = a.pos
     a.bind(eintr)
-    a.mov(64, RAX, -EINTR)
+    a.mov(64, RAX, -NOT_STARTED)
     a.ret()
     return a.code(), start, end, eintr_at
 
@@ -333,7 +334,8 @@ class HostSignals:
         return out
 
     def syscall(self, nr: int, *args: int) -> int:
-        """A raw host syscall that a signal interrupts (-EINTR), even one arriving just before it."""
+        """A raw host syscall that a signal interrupts: -EINTR in the kernel, -NOT_STARTED for one
+        that arrived just before it."""
         block = self._block
         block[1] = nr
         for i in range(2, len(block)):       # no argument of an earlier call is left for this one

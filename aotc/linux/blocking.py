@@ -2,7 +2,8 @@
 with EINTR, as the kernel's -ERESTART* codes and the handler's SA_RESTART decide.
 
 A blocking guest syscall runs as a raw host syscall through `Host.syscall`, which returns -EINTR when a
-host signal arrives (aotc.exec.hostsig). The signal is then taken into the guest's signal state: if
+host signal interrupts it in the kernel and -NOT_STARTED when one arrived before it entered the kernel
+(aotc.exec.hostsig). The signal is then taken into the guest's signal state: if
 the guest ignores it, the call goes on as if nothing happened (the kernel never woke the task); if it
 kills, the guest dies; if a handler of the guest's will run, the call ends with `Interrupted(kind)`,
 and LinuxUser sets up the handler's frame with eax and eip as the kernel's handle_signal leaves them.
@@ -14,7 +15,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from aotc.linux.errors import SyscallError
-from aotc.linux.interrupt import Interrupted, Restart
+from aotc.linux.interrupt import NOT_STARTED, Interrupted, Restart
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -27,6 +28,10 @@ def blocking(k: LinuxUser, kind: Restart, nr: int, *args: int) -> int:
         result = k.host.syscall(nr, *args)
         if result >= 0:
             return result
+        if result == -NOT_STARTED:
+            if k.handler_ready():
+                raise Interrupted(Restart.NOINTR)     # it never ran: run it again after the handler
+            continue
         if result != -errno.EINTR:
             raise SyscallError(-result)
         if k.handler_ready():

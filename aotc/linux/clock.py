@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aotc.linux import host, structs
 from aotc.linux.errors import SyscallError
-from aotc.linux.interrupt import Interrupted, Restart
+from aotc.linux.interrupt import NOT_STARTED, Interrupted, Restart
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
@@ -99,6 +99,10 @@ def _sleep(k: LinuxUser, clock: int | None, flags: int, req: int, rem: int, layo
         result = k.host.syscall(*call, ctypes.addressof(ts), ctypes.addressof(left))
         if result == 0:
             return 0
+        if result == -NOT_STARTED:
+            if k.handler_ready():
+                raise Interrupted(Restart.NOINTR)     # the sleep never started: it runs after
+            continue
         if result != -errno.EINTR:
             raise SyscallError(-result)
         relative = not flags & TIMER_ABSTIME

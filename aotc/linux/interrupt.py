@@ -21,6 +21,13 @@ class Restart(enum.Enum):
     BLOCK = "ERESTART_RESTARTBLOCK"   # EINTR with the time left (nanosleep)
 
 
+NOT_STARTED = 512
+"""-NOT_STARTED is what Host.syscall returns when a signal came before the call entered the kernel:
+nothing was done, so after the handler the call runs again, whatever SA_RESTART says (the kernel
+would have delivered that signal before the syscall). The kernel's ERESTARTSYS number, which no
+syscall ever returns to user space."""
+
+
 class Interrupted(Exception):
     """A blocking syscall was interrupted by a signal whose guest handler is about to run."""
 
@@ -33,7 +40,8 @@ class Host(Protocol):
     """What linux-user needs of the host below it: interruptible raw syscalls and the signals taken."""
 
     def syscall(self, nr: int, *args: int) -> int:
-        """A raw x86-64 syscall: its result, or -errno; -EINTR when a signal arrived."""
+        """A raw x86-64 syscall: its result, or -errno; -EINTR when a signal interrupted it in the
+        kernel, -NOT_STARTED when one arrived before it got there."""
 
     def take(self) -> list[bytes]:
         """The host siginfos of the signals that arrived since the last call."""

@@ -133,7 +133,7 @@ def socket_io(k: LinuxUser, fd: int, timeout_option: int, nr: int, *args: int) -
     socket has a timeout (SO_RCVTIMEO/SO_SNDTIMEO), as the kernel's sock_intr_errno says."""
     try:
         return blocking(k, Restart.SYS, nr, *args)
-    except Interrupted:
-        if _has_timeout(k, fd, timeout_option):
+    except Interrupted as e:
+        if e.kind is Restart.SYS and _has_timeout(k, fd, timeout_option):
             raise Interrupted(Restart.NOHAND) from None
         raise

@@ -1,7 +1,7 @@
 """The host signal handler: faults in generated code come back to Python as ExitReason.FAULT with the
 signal recorded; sent signals land in the pending table with their siginfo, set exit_request and empty
-the jump cache; the safe syscall returns EINTR for a signal that came before it as well as one that
-came during it."""
+the jump cache; the safe syscall returns -NOT_STARTED for a signal that came before it (it never
+entered the kernel) and EINTR for one that came during it."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from aotc.backend.jmpcache import EMPTY_PC, JmpCacheEntry
 from aotc.backend.prologue import build_prologue
 from aotc.exec.codebuf import CodeBuffer, host_mmap
 from aotc.guest.cpu import OFF_EPILOGUE, CPUState, ExitReason
+from aotc.linux.interrupt import NOT_STARTED
 
 _ENTER = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p)
 SYS_PAUSE, SYS_GETPID = 34, 39
@@ -91,12 +92,13 @@ def test_a_standard_signal_is_pending_once_and_take_empties_the_table() -> None:
     assert second == []
 
 
-def test_safe_syscall_returns_eintr_for_a_signal_that_came_first() -> None:
-    """pause() would sleep forever; the signal taken before it makes it return at once."""
+def test_safe_syscall_does_not_start_after_a_signal_that_came_first() -> None:
+    """pause() would sleep forever; the signal taken before it makes it return at once, saying it
+    never entered the kernel."""
     with installed_host_signals() as (host, _):
         assert host.syscall(SYS_GETPID) == os.getpid()
         os.kill(os.getpid(), signal.SIGUSR1)
-        assert host.syscall(SYS_PAUSE) == -4
+        assert host.syscall(SYS_PAUSE) == -NOT_STARTED
         host.take()
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         assert host.syscall(SYS_PAUSE) == -4          # interrupted while in the kernel
