@@ -6,7 +6,7 @@ for the letters) and returns the result, raising SyscallError (or OSError, Guest
 
 from __future__ import annotations
 
-from aotc.linux import children, clock, fileio, futex, ldt, mm, paths, proc, sigwait, sockets, sockmsg
+from aotc.linux import children, clock, fileio, fsmeta, futex, ldt, mm, paths, proc, sigwait, sockets, sockmsg
 from aotc.linux.sysentry import Sys
 
 _TABLE = (
@@ -157,6 +157,29 @@ _TABLE = (
     Sys(422, "futex_time64", futex.sys_futex_time64, "pduppx"),
     Sys(436, "close_range", fileio.sys_close_range, "uux"),
     Sys(439, "faccessat2", paths.sys_faccessat2, "dsox"),
+    # file metadata (fsmeta)
+    Sys(9, "link", fsmeta.sys_link, "ss"),
+    Sys(15, "chmod", fsmeta.sys_chmod, "so"),
+    Sys(16, "lchown", fsmeta.sys_lchown16, "sdd"),
+    Sys(30, "utime", fsmeta.sys_utime, "sp"),
+    Sys(80, "getgroups", fsmeta.sys_getgroups16, "dp"),
+    Sys(83, "symlink", fsmeta.sys_symlink, "ss"),
+    Sys(94, "fchmod", fsmeta.sys_fchmod, "do"),
+    Sys(95, "fchown", fsmeta.sys_fchown16, "ddd"),
+    Sys(182, "chown", fsmeta.sys_chown16, "sdd"),
+    Sys(198, "lchown32", fsmeta.sys_lchown32, "sdd"),
+    Sys(205, "getgroups32", fsmeta.sys_getgroups32, "dp"),
+    Sys(207, "fchown32", fsmeta.sys_fchown32, "ddd"),
+    Sys(212, "chown32", fsmeta.sys_chown32, "sdd"),
+    Sys(271, "utimes", fsmeta.sys_utimes, "sp"),
+    Sys(298, "fchownat", fsmeta.sys_fchownat, "dsddx"),
+    Sys(299, "futimesat", fsmeta.sys_futimesat, "dsp"),
+    Sys(303, "linkat", fsmeta.sys_linkat, "dsdsx"),
+    Sys(304, "symlinkat", fsmeta.sys_symlinkat, "sds"),
+    Sys(306, "fchmodat", fsmeta.sys_fchmodat, "dso"),
+    Sys(320, "utimensat", fsmeta.sys_utimensat, "dspx"),
+    Sys(353, "renameat2", fsmeta.sys_renameat2, "dsdsx"),
+    Sys(412, "utimensat_time64", fsmeta.sys_utimensat_time64, "dspx"),
 )
 
 SYSCALLS: dict[int, Sys] = {s.nr: s for s in _TABLE}

@@ -1,0 +1,205 @@
+"""File metadata syscalls, called directly with a CPUState: modes, owners, timestamps, links and renames,
+with results, guest memory effects and errno values against the host's (what Debian's gzip, sed, cp,
+ln, mv and touch call)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hostsignals import installed_host_signals
+
+from aotc.guest.cpu import EAX, EBP, EBX, ECX, EDI, EDX, ESI, CPUState
+from aotc.guest.memory import PROT_READ, PROT_WRITE, GuestMemory
+from aotc.linux.syscalls import SYSCALLS
+from aotc.linux.user import LinuxUser
+from aotc.loader.program import LoadedProgram
+from aotc.loader.sysroot import Sysroot
+
+BUF = 0x10000000            # a 64 KiB RW scratch area
+ARGS = (EBX, ECX, EDX, ESI, EDI, EBP)
+AT_FDCWD = -100
+UTIME_NOW, UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+NR = {e.name: nr for nr, e in SYSCALLS.items()}
+
+
+def _user(sysroot: Sysroot | None = None) -> Iterator[LinuxUser]:
+    mem = GuestMemory()
+    mem.map(BUF, 0x10000, PROT_READ | PROT_WRITE)
+    prog = LoadedProgram(entry=0x8049000, esp=0xFFFDC000, brk=0x08200000, exe_path="/opt/guest/prog", phdr=0,
+                         phnum=0, stack_low=0xFF7DD000, stack_top=0xFFFDD000)
+    with installed_host_signals() as (host, _):
+        yield LinuxUser(mem, prog, SYSCALLS, host, sysroot=sysroot)
+
+
+@pytest.fixture
+def k() -> Iterator[LinuxUser]:
+    yield from _user()
+
+
+def call(k: LinuxUser, name: str, *args: int) -> int:
+    cpu = CPUState()
+    cpu.regs[EAX] = NR[name]
+    for reg, value in zip(ARGS, args, strict=False):
+        cpu.regs[reg] = value & 0xFFFFFFFF
+    k.syscall(cpu)
+    r = cpu.regs[EAX]
+    return r - (1 << 32) if r & 0x80000000 else r
+
+
+def cstr(k: LinuxUser, addr: int, s: str | bytes | Path) -> int:
+    k.mem.write(addr, os.fsencode(s) + b"\0")
+    return addr
+
+
+# -- modes and owners ------------------------------------------------------------------------------
+
+def test_chmod_fchmod_fchmodat(k: LinuxUser, tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("x")
+    assert call(k, "chmod", cstr(k, BUF, f), 0o100640) == 0           # file-type bits are ignored
+    assert stat.S_IMODE(f.stat().st_mode) == 0o640
+    fd = os.open(f, os.O_RDONLY)
+    assert call(k, "fchmod", fd, 0o4711) == 0
+    assert stat.S_IMODE(f.stat().st_mode) == 0o4711
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    assert call(k, "fchmodat", dfd, cstr(k, BUF, "f"), 0o600) == 0
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert call(k, "fchmodat", dfd, cstr(k, BUF, "missing"), 0o600) == -errno.ENOENT
+    assert call(k, "fchmod", 0x7FFF, 0o600) == -errno.EBADF
+    os.close(fd)
+    os.close(dfd)
+
+
+def test_chown_keeps_ids_given_as_minus_one(k: LinuxUser, tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("x")
+    uid, gid = os.getuid(), os.getgid()
+    fd = os.open(f, os.O_RDONLY)
+    assert call(k, "fchown32", fd, 0xFFFFFFFF, gid) == 0
+    assert call(k, "chown32", cstr(k, BUF, f), uid, 0xFFFFFFFF) == 0
+    assert call(k, "fchown", fd, 0xFFFF, 0xFFFF) == 0                 # the 16-bit -1
+    os.symlink(f, tmp_path / "l")
+    assert call(k, "lchown32", cstr(k, BUF, tmp_path / "l"), uid, gid) == 0
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    assert call(k, "fchownat", dfd, cstr(k, BUF, "l"), uid, gid, 0x100) == 0
+    assert call(k, "fchownat", fd, cstr(k, BUF, ""), uid, gid, 0x1000) == 0      # AT_EMPTY_PATH
+    assert call(k, "fchownat", dfd, cstr(k, BUF, ""), uid, gid, 0) == -errno.ENOENT
+    assert call(k, "fchownat", dfd, cstr(k, BUF, "f"), uid, gid, 0x8000) == -errno.EINVAL
+    assert (f.stat().st_uid, f.stat().st_gid) == (uid, gid)
+    os.close(fd)
+    os.close(dfd)
+
+
+def test_getgroups(k: LinuxUser) -> None:
+    groups = os.getgroups()
+    assert call(k, "getgroups32", 0, 0) == len(groups)
+    assert call(k, "getgroups32", 0x4000, BUF) == len(groups)
+    assert list(struct.unpack_from(f"<{len(groups)}I", k.mem.read(BUF, 4 * len(groups)))) == groups
+    if groups:
+        assert call(k, "getgroups32", len(groups) - 1, BUF) == -errno.EINVAL
+    assert call(k, "getgroups32", -1, BUF) == -errno.EINVAL
+    assert call(k, "getgroups", 0x4000, BUF) == len(groups)
+
+
+# -- timestamps ------------------------------------------------------------------------------------
+
+def test_utimensat_32_and_64_bit_times_omit_now_and_the_fd_itself(k: LinuxUser, tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("x")
+    k.mem.write(BUF + 0x100, struct.pack("<iIiI", 1000000000, 5, 1234567890, 999999999))
+    assert call(k, "utimensat", AT_FDCWD, cstr(k, BUF, f), BUF + 0x100, 0) == 0
+    st = f.stat()
+    assert (st.st_atime_ns, st.st_mtime_ns) == (1000000000 * 10**9 + 5, 1234567890 * 10**9 + 999999999)
+    k.mem.write(BUF + 0x100, struct.pack("<iIiI", 0, UTIME_OMIT, 7, 0))
+    fd = os.open(f, os.O_RDONLY)
+    assert call(k, "utimensat", fd, 0, BUF + 0x100, 0) == 0            # NULL path: futimens
+    st = f.stat()
+    assert (st.st_atime_ns, st.st_mtime_ns) == (1000000000 * 10**9 + 5, 7 * 10**9)
+    assert call(k, "utimensat", fd, 0, BUF + 0x100, 0x100) == -errno.EINVAL
+    assert call(k, "utimensat", AT_FDCWD, 0, BUF + 0x100, 0) == -errno.EFAULT
+    k.mem.write(BUF + 0x100, struct.pack("<qqqq", 4102444800, 1, 4102444800, UTIME_NOW))
+    assert call(k, "utimensat_time64", AT_FDCWD, cstr(k, BUF, f), BUF + 0x100, 0) == 0
+    st = f.stat()
+    assert st.st_atime_ns == 4102444800 * 10**9 + 1 and st.st_mtime_ns < 4102444800 * 10**9   # 2100; now
+    k.mem.write(BUF + 0x100, struct.pack("<iIiI", 0, 1_000_000_000, 0, 0))
+    assert call(k, "utimensat", fd, 0, BUF + 0x100, 0) == -errno.EINVAL
+    os.symlink(f, tmp_path / "l")
+    k.mem.write(BUF + 0x100, struct.pack("<iIiI", 11, 0, 12, 0))
+    assert call(k, "utimensat", AT_FDCWD, cstr(k, BUF, tmp_path / "l"), BUF + 0x100, 0x100) == 0
+    assert (tmp_path / "l").lstat().st_mtime == 12 and f.stat().st_mtime != 12
+    os.close(fd)
+
+
+def test_utimes_futimesat_utime(k: LinuxUser, tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("x")
+    k.mem.write(BUF + 0x100, struct.pack("<iiii", 100, 250000, 200, 999999))
+    assert call(k, "utimes", cstr(k, BUF, f), BUF + 0x100) == 0
+    assert (f.stat().st_atime_ns, f.stat().st_mtime_ns) == (100_250_000_000, 200_999_999_000)
+    k.mem.write(BUF + 0x100, struct.pack("<iiii", 1, 1_000_000, 2, 0))
+    assert call(k, "utimes", cstr(k, BUF, f), BUF + 0x100) == -errno.EINVAL
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    k.mem.write(BUF + 0x100, struct.pack("<iiii", 3, 0, 4, 0))
+    assert call(k, "futimesat", dfd, cstr(k, BUF, "f"), BUF + 0x100) == 0
+    assert f.stat().st_mtime == 4
+    k.mem.write(BUF + 0x100, struct.pack("<ii", 55, 66))
+    assert call(k, "utime", cstr(k, BUF, f), BUF + 0x100) == 0
+    assert (f.stat().st_atime, f.stat().st_mtime) == (55, 66)
+    assert call(k, "utime", cstr(k, BUF, f), 0) == 0                   # NULL: now
+    assert f.stat().st_mtime > 66
+    assert call(k, "utime", cstr(k, BUF, f), 0xC0000000) == -errno.EFAULT
+    os.close(dfd)
+
+
+# -- links and renames -----------------------------------------------------------------------------
+
+def test_link_does_not_follow_a_symlink_and_linkat_may(k: LinuxUser, tmp_path: Path) -> None:
+    f, sl = tmp_path / "f", tmp_path / "sl"
+    f.write_text("x")
+    sl.symlink_to("f")
+    assert call(k, "link", cstr(k, BUF, sl), cstr(k, BUF + 0x200, tmp_path / "h1")) == 0
+    assert (tmp_path / "h1").is_symlink()
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    assert call(k, "linkat", dfd, cstr(k, BUF, "sl"), dfd, cstr(k, BUF + 0x200, "h2"), 0x400) == 0
+    assert not (tmp_path / "h2").is_symlink() and (tmp_path / "h2").stat().st_ino == f.stat().st_ino
+    assert call(k, "linkat", dfd, cstr(k, BUF, "f"), dfd, cstr(k, BUF + 0x200, "h2"), 0) == -errno.EEXIST
+    assert call(k, "linkat", dfd, cstr(k, BUF, "f"), dfd, cstr(k, BUF + 0x200, "h3"), 1) == -errno.EINVAL
+    os.close(dfd)
+
+
+def test_symlink_content_is_never_redirected_into_the_sysroot(tmp_path: Path) -> None:
+    """A symlink holds the string given, even when it names a path the sysroot has."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text("sysroot's\n")
+    for k in _user(Sysroot(str(root))):
+        link = tmp_path / "l"
+        assert call(k, "symlink", cstr(k, BUF, "/etc/passwd"), cstr(k, BUF + 0x200, link)) == 0
+        assert os.readlink(link) == "/etc/passwd"
+        dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+        assert call(k, "symlinkat", cstr(k, BUF, "../x"), dfd, cstr(k, BUF + 0x200, "m")) == 0
+        assert os.readlink(tmp_path / "m") == "../x"
+        assert call(k, "symlinkat", cstr(k, BUF, ""), dfd, cstr(k, BUF + 0x200, "n")) == -errno.ENOENT
+        assert call(k, "symlinkat", cstr(k, BUF, "x"), dfd, cstr(k, BUF + 0x200, "m")) == -errno.EEXIST
+        os.close(dfd)
+
+
+def test_renameat2_flags(k: LinuxUser, tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("a")
+    (tmp_path / "b").write_text("b")
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    a, b = cstr(k, BUF, "a"), cstr(k, BUF + 0x100, "b")
+    assert call(k, "renameat2", dfd, a, dfd, b, 1) == -errno.EEXIST     # RENAME_NOREPLACE
+    assert call(k, "renameat2", dfd, a, dfd, b, 2) == 0                 # RENAME_EXCHANGE
+    assert (tmp_path / "a").read_text() == "b" and (tmp_path / "b").read_text() == "a"
+    old, new = cstr(k, BUF + 0x200, tmp_path / "a"), cstr(k, BUF + 0x400, "c")
+    assert call(k, "renameat2", AT_FDCWD, old, dfd, new, 0) == 0
+    assert (tmp_path / "c").read_text() == "b" and not (tmp_path / "a").exists()
+    assert call(k, "renameat2", dfd, b, dfd, cstr(k, BUF + 0x200, "d"), 8) == -errno.EINVAL
+    os.close(dfd)
