@@ -6,7 +6,21 @@ for the letters) and returns the result, raising SyscallError (or OSError, Guest
 
 from __future__ import annotations
 
-from aotc.linux import children, clock, fileio, fsmeta, futex, ldt, mm, paths, proc, sigwait, sockets, sockmsg
+from aotc.linux import (
+    children,
+    clock,
+    fileio,
+    fsinfo,
+    fsmeta,
+    futex,
+    ldt,
+    mm,
+    paths,
+    proc,
+    sigwait,
+    sockets,
+    sockmsg,
+)
 from aotc.linux.sysentry import Sys
 
 _TABLE = (
@@ -157,7 +171,7 @@ _TABLE = (
     Sys(422, "futex_time64", futex.sys_futex_time64, "pduppx"),
     Sys(436, "close_range", fileio.sys_close_range, "uux"),
     Sys(439, "faccessat2", paths.sys_faccessat2, "dsox"),
-    # file metadata (fsmeta)
+    # file metadata (fsmeta), file systems and extended attributes (fsinfo)
     Sys(9, "link", fsmeta.sys_link, "ss"),
     Sys(15, "chmod", fsmeta.sys_chmod, "so"),
     Sys(16, "lchown", fsmeta.sys_lchown16, "sdd"),
@@ -166,11 +180,27 @@ _TABLE = (
     Sys(83, "symlink", fsmeta.sys_symlink, "ss"),
     Sys(94, "fchmod", fsmeta.sys_fchmod, "do"),
     Sys(95, "fchown", fsmeta.sys_fchown16, "ddd"),
+    Sys(99, "statfs", fsinfo.sys_statfs, "sp"),
+    Sys(100, "fstatfs", fsinfo.sys_fstatfs, "dp"),
     Sys(182, "chown", fsmeta.sys_chown16, "sdd"),
     Sys(198, "lchown32", fsmeta.sys_lchown32, "sdd"),
     Sys(205, "getgroups32", fsmeta.sys_getgroups32, "dp"),
     Sys(207, "fchown32", fsmeta.sys_fchown32, "ddd"),
     Sys(212, "chown32", fsmeta.sys_chown32, "sdd"),
+    Sys(226, "setxattr", fsinfo.sys_setxattr, "sspux"),
+    Sys(227, "lsetxattr", fsinfo.sys_lsetxattr, "sspux"),
+    Sys(228, "fsetxattr", fsinfo.sys_fsetxattr, "dspux"),
+    Sys(229, "getxattr", fsinfo.sys_getxattr, "sspu"),
+    Sys(230, "lgetxattr", fsinfo.sys_lgetxattr, "sspu"),
+    Sys(231, "fgetxattr", fsinfo.sys_fgetxattr, "dspu"),
+    Sys(232, "listxattr", fsinfo.sys_listxattr, "spu"),
+    Sys(233, "llistxattr", fsinfo.sys_llistxattr, "spu"),
+    Sys(234, "flistxattr", fsinfo.sys_flistxattr, "dpu"),
+    Sys(235, "removexattr", fsinfo.sys_removexattr, "ss"),
+    Sys(236, "lremovexattr", fsinfo.sys_lremovexattr, "ss"),
+    Sys(237, "fremovexattr", fsinfo.sys_fremovexattr, "ds"),
+    Sys(268, "statfs64", fsinfo.sys_statfs64, "sup"),
+    Sys(269, "fstatfs64", fsinfo.sys_fstatfs64, "dup"),
     Sys(271, "utimes", fsmeta.sys_utimes, "sp"),
     Sys(298, "fchownat", fsmeta.sys_fchownat, "dsddx"),
     Sys(299, "futimesat", fsmeta.sys_futimesat, "dsp"),

@@ -1,6 +1,6 @@
-"""File metadata syscalls, called directly with a CPUState: modes, owners, timestamps, links and renames,
-with results, guest memory effects and errno values against the host's (what Debian's gzip, sed, cp,
-ln, mv and touch call)."""
+"""File metadata, file-system and extended-attribute syscalls, called directly with a CPUState:
+results, guest memory effects and errno values against the host's (what Debian's gzip, sed, cp, ls,
+stat and touch call)."""
 
 from __future__ import annotations
 
@@ -203,3 +203,57 @@ def test_renameat2_flags(k: LinuxUser, tmp_path: Path) -> None:
     assert (tmp_path / "c").read_text() == "b" and not (tmp_path / "a").exists()
     assert call(k, "renameat2", dfd, b, dfd, cstr(k, BUF + 0x200, "d"), 8) == -errno.EINVAL
     os.close(dfd)
+
+
+# -- file systems and extended attributes ----------------------------------------------------------
+
+def test_statfs64_and_statfs_layouts(k: LinuxUser, tmp_path: Path) -> None:
+    vfs = os.statvfs(tmp_path)
+    assert call(k, "statfs64", cstr(k, BUF, tmp_path), 84, BUF + 0x100) == 0
+    ftype, bsize, blocks, _bfree, _bavail, files, _ffree, _f0, _f1, namelen, frsize, _flags = struct.unpack(
+        "<IIQQQQQiiIII16x", k.mem.read(BUF + 0x100, 84))
+    assert ftype != 0 and (bsize, blocks, files, namelen, frsize) == (
+        vfs.f_bsize, vfs.f_blocks, vfs.f_files, vfs.f_namemax, vfs.f_frsize)
+    assert call(k, "statfs64", cstr(k, BUF, tmp_path), 88, BUF + 0x100) == -errno.EINVAL
+    assert call(k, "statfs64", cstr(k, BUF, tmp_path / "missing"), 84, BUF + 0x100) == -errno.ENOENT
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    assert call(k, "fstatfs64", fd, 84, BUF + 0x200) == 0
+    assert k.mem.read(BUF + 0x200, 84)[:16] == k.mem.read(BUF + 0x100, 84)[:16]
+    result = call(k, "fstatfs", fd, BUF + 0x300)
+    if vfs.f_blocks < 1 << 32 and vfs.f_files < 1 << 32:
+        assert result == 0
+        assert struct.unpack_from("<III", k.mem.read(BUF + 0x300, 64)) == (ftype, bsize, blocks)
+    else:
+        assert result == -errno.EOVERFLOW
+    os.close(fd)
+
+
+def test_xattrs_get_set_list_remove(k: LinuxUser, tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("x")
+    try:
+        os.setxattr(f, "user.probe", b"1")
+    except OSError as e:
+        pytest.skip(f"no user xattrs on {tmp_path}: {e}")
+    os.removexattr(f, "user.probe")
+    path, name = cstr(k, BUF, f), cstr(k, BUF + 0x200, "user.aotc")
+    k.mem.write(BUF + 0x300, b"value!")
+    assert call(k, "setxattr", path, name, BUF + 0x300, 6, 0) == 0
+    assert os.getxattr(f, "user.aotc") == b"value!"
+    assert call(k, "setxattr", path, name, BUF + 0x300, 6, 1) == -errno.EEXIST     # XATTR_CREATE
+    assert call(k, "getxattr", path, name, 0, 0) == 6                              # the size needed
+    assert call(k, "getxattr", path, name, BUF + 0x400, 3) == -errno.ERANGE
+    assert call(k, "lgetxattr", path, name, BUF + 0x400, 100) == 6
+    assert k.mem.read(BUF + 0x400, 6) == b"value!"
+    fd = os.open(f, os.O_RDONLY)
+    assert call(k, "fgetxattr", fd, cstr(k, BUF + 0x500, "user.none"), BUF + 0x400, 100) == -errno.ENODATA
+    n = call(k, "flistxattr", fd, BUF + 0x600, 0x1000)
+    assert b"user.aotc" in k.mem.read(BUF + 0x600, n).split(b"\0")
+    assert call(k, "listxattr", path, 0, 0) == n
+    assert call(k, "fsetxattr", fd, name, BUF + 0x300, 2, 2) == 0                  # XATTR_REPLACE
+    assert os.getxattr(f, "user.aotc") == b"va"
+    assert call(k, "fremovexattr", fd, name) == 0
+    assert call(k, "removexattr", path, name) == -errno.ENODATA
+    assert call(k, "getxattr", path, cstr(k, BUF + 0x500, ""), BUF + 0x400, 10) == -errno.ERANGE
+    assert call(k, "getxattr", path, cstr(k, BUF + 0x500, "user." + "n" * 300), BUF, 10) == -errno.ERANGE
+    os.close(fd)
