@@ -9,6 +9,7 @@ import errno
 import fcntl
 import os
 import resource
+import struct
 import termios
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,16 @@ MAX_RW = 0x7FFFF000            # Linux's MAX_RW_COUNT
 F_DUPFD_CLOEXEC = 1030
 CLOSE_RANGE_CLOEXEC = 4
 FCNTL_PASSTHROUGH = (fcntl.F_GETFD, fcntl.F_SETFD, fcntl.F_GETFL, fcntl.F_SETFL)
+FLOCK = struct.Struct("<hhiii")                # i386 struct flock: type, whence, start, len, pid
+FLOCK64 = struct.Struct("<hhqqi")              # i386 struct flock64 (4-byte aligned loff_t)
+HOST_FLOCK = struct.Struct("<hh4xqqi4x")       # x86-64 struct flock
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+LOCK_CMDS = {                                  # guest command: host command, guest layout
+    fcntl.F_GETLK: (fcntl.F_GETLK, FLOCK), fcntl.F_SETLK: (fcntl.F_SETLK, FLOCK),
+    fcntl.F_SETLKW: (fcntl.F_SETLKW, FLOCK), 12: (fcntl.F_GETLK, FLOCK64), 13: (fcntl.F_SETLK, FLOCK64),
+    14: (fcntl.F_SETLKW, FLOCK64), F_OFD_GETLK: (F_OFD_GETLK, FLOCK64),
+    F_OFD_SETLK: (F_OFD_SETLK, FLOCK64), F_OFD_SETLKW: (F_OFD_SETLKW, FLOCK64),
+}
 
 # ioctls passed to the host with the size of their argument (i386 and x86-64 layouts are the same).
 IOCTL_OUT = {termios.TCGETS: 36, termios.TIOCGWINSZ: 8, termios.TIOCGPGRP: 4, termios.FIONREAD: 4}
@@ -233,10 +244,27 @@ def sys_pipe2(k: LinuxUser, fds: int, flags: int) -> int:
     return _pipe(k, fds, flags)
 
 
+def _record_lock(k: LinuxUser, fd: int, cmd: int, arg: int) -> int:
+    """F_GETLK, F_SETLK, F_SETLKW with the i386 struct flock (32-bit offsets), their *64 forms and the
+    OFD locks with struct flock64, run as the host's fcntl on its own struct flock."""
+    host_cmd, layout = LOCK_CMDS[cmd]
+    l_type, whence, start, length, pid = layout.unpack(k.get(arg, layout.size))
+    lock = ctypes.create_string_buffer(HOST_FLOCK.pack(l_type, whence, start, length, pid), HOST_FLOCK.size)
+    blocking(k, Restart.SYS, host.SYS_FCNTL, fd, host_cmd, ctypes.addressof(lock))
+    if host_cmd in (fcntl.F_GETLK, F_OFD_GETLK):
+        l_type, whence, start, length, pid = HOST_FLOCK.unpack(lock.raw)
+        if layout is FLOCK and (start > 0x7FFFFFFF or length > 0x7FFFFFFF):
+            raise SyscallError(errno.EOVERFLOW)
+        k.put(arg, layout.pack(l_type, whence, start, length, pid))
+    return 0
+
+
 def sys_fcntl64(k: LinuxUser, fd: int, cmd: int, arg: int) -> int:
     fd = k.fd(fd)
     if cmd in FCNTL_PASSTHROUGH:
         return fcntl.fcntl(fd, cmd, s32(arg))
+    if cmd in LOCK_CMDS:
+        return _record_lock(k, fd, cmd, arg)
     if cmd in (fcntl.F_DUPFD, F_DUPFD_CLOEXEC):
         if arg >= k.rlimits[resource.RLIMIT_NOFILE][0]:
             raise SyscallError(errno.EINVAL)
@@ -291,3 +319,40 @@ def sys_ftruncate(k: LinuxUser, fd: int, length: int) -> int:
 def sys_truncate(k: LinuxUser, path: int, length: int) -> int:
     os.truncate(k.path(path), structs.s32(length))
     return 0
+
+
+# -- advice and in-kernel copies -----------------------------------------------------------------
+
+def _loff(lo: int, hi: int) -> int:
+    """A loff_t passed as two registers, signed."""
+    off = (hi << 32) | lo
+    return off - ((off >> 63) << 64)
+
+
+def sys_fadvise64_64(k: LinuxUser, fd: int, off_lo: int, off_hi: int, len_lo: int, len_hi: int,
+                     advice: int) -> int:
+    os.posix_fadvise(k.fd(fd), _loff(off_lo, off_hi), _loff(len_lo, len_hi), s32(advice))
+    return 0
+
+
+def sys_fadvise64(k: LinuxUser, fd: int, off_lo: int, off_hi: int, length: int, advice: int) -> int:
+    os.posix_fadvise(k.fd(fd), _loff(off_lo, off_hi), length, s32(advice))
+    return 0
+
+
+def _loff_ptr(k: LinuxUser, addr: int) -> int:
+    """A guest loff_t * for a host syscall (the i386 and x86-64 loff_t are the same 8 bytes)."""
+    return k.mem.host_buffer(addr, 8, write=True) if addr else 0
+
+
+def sys_copy_file_range(k: LinuxUser, fd_in: int, off_in: int, fd_out: int, off_out: int, length: int,
+                        flags: int) -> int:
+    fd_in, fd_out = k.fd(fd_in), k.fd(fd_out)
+    return blocking(k, Restart.SYS, host.SYS_COPY_FILE_RANGE, fd_in, _loff_ptr(k, off_in), fd_out,
+                    _loff_ptr(k, off_out), length, flags)
+
+
+def sys_sendfile64(k: LinuxUser, out_fd: int, in_fd: int, offset: int, count: int) -> int:
+    out_fd, in_fd = k.fd(out_fd), k.fd(in_fd)
+    return blocking(k, Restart.SYS, host.SYS_SENDFILE, out_fd, in_fd, _loff_ptr(k, offset), count)
+

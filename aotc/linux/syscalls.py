@@ -171,7 +171,7 @@ _TABLE = (
     Sys(422, "futex_time64", futex.sys_futex_time64, "pduppx"),
     Sys(436, "close_range", fileio.sys_close_range, "uux"),
     Sys(439, "faccessat2", paths.sys_faccessat2, "dsox"),
-    # file metadata (fsmeta), file systems and extended attributes (fsinfo)
+    # file metadata (fsmeta), file systems and extended attributes (fsinfo), advice and copies (fileio)
     Sys(9, "link", fsmeta.sys_link, "ss"),
     Sys(15, "chmod", fsmeta.sys_chmod, "so"),
     Sys(16, "lchown", fsmeta.sys_lchown16, "sdd"),
@@ -199,9 +199,12 @@ _TABLE = (
     Sys(235, "removexattr", fsinfo.sys_removexattr, "ss"),
     Sys(236, "lremovexattr", fsinfo.sys_lremovexattr, "ss"),
     Sys(237, "fremovexattr", fsinfo.sys_fremovexattr, "ds"),
+    Sys(239, "sendfile64", fileio.sys_sendfile64, "ddpu"),
+    Sys(250, "fadvise64", fileio.sys_fadvise64, "dxxud"),
     Sys(268, "statfs64", fsinfo.sys_statfs64, "sup"),
     Sys(269, "fstatfs64", fsinfo.sys_fstatfs64, "dup"),
     Sys(271, "utimes", fsmeta.sys_utimes, "sp"),
+    Sys(272, "fadvise64_64", fileio.sys_fadvise64_64, "dxxxxd"),
     Sys(298, "fchownat", fsmeta.sys_fchownat, "dsddx"),
     Sys(299, "futimesat", fsmeta.sys_futimesat, "dsp"),
     Sys(303, "linkat", fsmeta.sys_linkat, "dsdsx"),
@@ -209,6 +212,7 @@ _TABLE = (
     Sys(306, "fchmodat", fsmeta.sys_fchmodat, "dso"),
     Sys(320, "utimensat", fsmeta.sys_utimensat, "dspx"),
     Sys(353, "renameat2", fsmeta.sys_renameat2, "dsdsx"),
+    Sys(377, "copy_file_range", fileio.sys_copy_file_range, "dpdpux"),
     Sys(412, "utimensat_time64", fsmeta.sys_utimensat_time64, "dspx"),
 )
 

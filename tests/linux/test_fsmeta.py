@@ -1,10 +1,11 @@
-"""File metadata, file-system and extended-attribute syscalls, called directly with a CPUState:
-results, guest memory effects and errno values against the host's (what Debian's gzip, sed, cp, ls,
-stat and touch call)."""
+"""File metadata, file-system and extended-attribute syscalls, fadvise, in-kernel copies and record
+locks, called directly with a CPUState: results, guest memory effects and errno values against the
+host's (what Debian's gzip, sed, cp, ls, touch and sqlite3 call)."""
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import struct
@@ -257,3 +258,74 @@ def test_xattrs_get_set_list_remove(k: LinuxUser, tmp_path: Path) -> None:
     assert call(k, "getxattr", path, cstr(k, BUF + 0x500, ""), BUF + 0x400, 10) == -errno.ERANGE
     assert call(k, "getxattr", path, cstr(k, BUF + 0x500, "user." + "n" * 300), BUF, 10) == -errno.ERANGE
     os.close(fd)
+
+
+# -- advice, in-kernel copies, record locks --------------------------------------------------------
+
+def test_fadvise64_64(k: LinuxUser, tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 10000)
+    fd = os.open(f, os.O_RDONLY)
+    assert call(k, "fadvise64_64", fd, 0, 0, 0, 0, os.POSIX_FADV_SEQUENTIAL) == 0
+    assert call(k, "fadvise64_64", fd, 4096, 0, 0xFFFFFFFF, 0x7FFFFFFF, os.POSIX_FADV_DONTNEED) == 0
+    assert call(k, "fadvise64_64", fd, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, 0) == -errno.EINVAL   # len < 0
+    assert call(k, "fadvise64", fd, 0, 0, 100, 99) == -errno.EINVAL
+    r, w = os.pipe()
+    assert call(k, "fadvise64_64", r, 0, 0, 0, 0, 0) == -errno.ESPIPE
+    for x in (fd, r, w):
+        os.close(x)
+
+
+def test_copy_file_range_and_sendfile64_with_and_without_offsets(k: LinuxUser, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(bytes(range(256)) * 40)
+    fin, fout = os.open(src, os.O_RDONLY), os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644)
+    k.mem.write(BUF, struct.pack("<qq", 1000, 0))
+    assert call(k, "copy_file_range", fin, BUF, fout, 0, 500, 0) == 500
+    assert struct.unpack("<q", k.mem.read(BUF, 8))[0] == 1500 and os.lseek(fin, 0, os.SEEK_CUR) == 0
+    assert os.lseek(fout, 0, os.SEEK_CUR) == 500
+    assert call(k, "copy_file_range", fin, 0, fout, BUF + 8, 100, 0) == 100
+    assert struct.unpack("<q", k.mem.read(BUF + 8, 8))[0] == 100 and os.lseek(fin, 0, os.SEEK_CUR) == 100
+    data = dst.read_bytes()
+    assert data[:100] == src.read_bytes()[:100] and data[100:500] == src.read_bytes()[1100:1500]
+    assert call(k, "copy_file_range", fin, 0, fout, 0, 10, 1) == -errno.EINVAL
+    r, w = os.pipe()
+    k.mem.write(BUF, struct.pack("<q", 10))
+    assert call(k, "sendfile64", w, fin, BUF, 20) == 20
+    assert os.read(r, 100) == src.read_bytes()[10:30] and struct.unpack("<q", k.mem.read(BUF, 8))[0] == 30
+    assert call(k, "sendfile64", w, fin, 0, 5) == 5 and os.read(r, 100) == src.read_bytes()[100:105]
+    for x in (fin, fout, r, w):
+        os.close(x)
+
+
+def test_fcntl_record_locks_in_both_i386_layouts_and_ofd_locks(k: LinuxUser, tmp_path: Path) -> None:
+    """Locks of another open file description conflict (OFD locks, even in one process); F_GETLK
+    reports them in struct flock64 and in the 32-bit struct flock (EOVERFLOW past 2 GiB)."""
+    f = tmp_path / "db"
+    f.write_bytes(b"\0" * 4096)
+    a, b = os.open(f, os.O_RDWR), os.open(f, os.O_RDWR)
+    k.mem.write(BUF, struct.pack("<hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 100, 50, 0))
+    assert call(k, "fcntl64", a, 37, BUF) == 0                                 # F_OFD_SETLK
+    assert call(k, "fcntl64", b, 37, BUF) == -errno.EAGAIN
+    k.mem.write(BUF + 0x100, struct.pack("<hhqqi", fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0))
+    assert call(k, "fcntl64", b, 36, BUF + 0x100) == 0                         # F_OFD_GETLK
+    assert struct.unpack("<hhqqi", k.mem.read(BUF + 0x100, 24)) == (fcntl.F_WRLCK, 0, 100, 50, -1)
+    k.mem.write(BUF + 0x100, struct.pack("<hhqqi", fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0))
+    assert call(k, "fcntl64", b, 12, BUF + 0x100) == 0                         # F_GETLK64
+    assert struct.unpack("<hhqqi", k.mem.read(BUF + 0x100, 24))[:4] == (fcntl.F_WRLCK, 0, 100, 50)
+    k.mem.write(BUF + 0x200, struct.pack("<hhiii", fcntl.F_WRLCK, os.SEEK_SET, 120, 1, 0))
+    assert call(k, "fcntl64", b, fcntl.F_SETLK, BUF + 0x200) == -errno.EAGAIN  # the 32-bit struct flock
+    k.mem.write(BUF + 0x200, struct.pack("<hhiii", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+    assert call(k, "fcntl", b, fcntl.F_GETLK, BUF + 0x200) == 0
+    assert struct.unpack("<hhiii", k.mem.read(BUF + 0x200, 16))[:4] == (fcntl.F_WRLCK, 0, 100, 50)
+    k.mem.write(BUF, struct.pack("<hhqqi", fcntl.F_UNLCK, os.SEEK_SET, 100, 50, 0))
+    assert call(k, "fcntl64", a, 37, BUF) == 0
+    k.mem.write(BUF, struct.pack("<hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 1 << 32, 10, 0))
+    assert call(k, "fcntl64", a, 37, BUF) == 0
+    k.mem.write(BUF + 0x200, struct.pack("<hhiii", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+    assert call(k, "fcntl64", b, fcntl.F_GETLK, BUF + 0x200) == -errno.EOVERFLOW
+    k.mem.write(BUF + 0x300, struct.pack("<hhqqi", fcntl.F_WRLCK, os.SEEK_SET, 0, 10, 0))
+    assert call(k, "fcntl64", b, 13, BUF + 0x300) == 0                         # F_SETLK64: no conflict
+    assert call(k, "fcntl64", b, 13, 0xC0000000) == -errno.EFAULT
+    os.close(a)
+    os.close(b)
