@@ -143,3 +143,23 @@ def debian_package() -> Callable[[str], Path]:
         return tree
 
     return unpacked
+
+
+@pytest.fixture(scope="session")
+def debian_sysroot() -> Path:
+    """build/debian/sysroot: the Debian i386 sysroot tools/debian_sysroot.py assembles from its PACKAGES
+    (libc6, the programs tests/e2e/test_debian_dynamic.py runs and their libraries), with its own
+    etc/ld.so.cache. tools/test.sh assembles it before pytest starts (and brings it up to date); missing
+    here, or built from other packages, it is assembled now, and one that cannot be fails the test that
+    asked for it (never a skip)."""
+    spec = importlib.util.spec_from_file_location("debian_sysroot", REPO / "tools" / "debian_sysroot.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    root = BUILD_DIR / "debian" / "sysroot"
+    built = tool.built_from(root) or {}
+    if not set(tool.PACKAGES) <= set(built) or not (root / "etc" / "ld.so.cache").is_file():
+        proc = subprocess.run([sys.executable, str(REPO / "tools" / "debian_sysroot.py")],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.fail(f"cannot assemble the Debian sysroot: {proc.stderr.strip()}", pytrace=False)
+    return root
