@@ -1,10 +1,10 @@
 """Benchmark aotc against native execution and qemu-i386 on our own i386 guests.
 
-Builds tools/bench/*.c into build/bench/ (i386 -O2, static but for `bench-cflags: -dynamic`), runs every guest natively, under qemu-i386 and
-under `aotc run --no-cache` (cold: every block translated in the run), or with `--warm` under `aotc run`
-with a fresh persistent cache filled by one untimed run first (warm: nothing translated). It checks that
-all three print the same stdout and exit status, and prints a table of wall-clock times, ratios and
-aotc's dispatcher exits per second.
+Builds tools/bench/*.c into build/bench/ (i386 -O2, static but for `bench-cflags: -dynamic`), runs every
+guest natively, under qemu-i386 and under `aotc run --no-cache` (cold: every block translated in the
+run), or with `--warm` under `aotc run` with a fresh persistent cache filled by one untimed run first
+(warm: nothing translated). It checks that all three print the same stdout and exit status, and prints
+a table of wall-clock times, ratios and aotc's dispatcher exits per second.
 """
 
 from __future__ import annotations
@@ -263,14 +263,14 @@ def _kind(result: GuestResult) -> str:
     return guest_kind(src) if src.exists() else "integer"
 
 
-GROUPS = {"": lambda r: _kind(r) != "startup", "_integer": lambda r: _kind(r) == "integer", "_fp": lambda r: _kind(r) == "fp",
-          "_startup": lambda r: _kind(r) == "startup"}
+GROUPS = {"": lambda r: _kind(r) != "startup", "_integer": lambda r: _kind(r) == "integer",
+          "_fp": lambda r: _kind(r) == "fp", "_startup": lambda r: _kind(r) == "startup"}
 
 
 def summary(results: Sequence[GuestResult]) -> dict[str, float | None]:
     """Geometric means of aotc/native and aotc/qemu over guests whose runs all agreed: the compute ones
-    (integer and FP/SIMD together), each kind alone, and the start-up ones; and the dynamic hello's aotc time over
-    the static one's."""
+    (integer and FP/SIMD together), each kind alone, and the start-up ones; and the dynamic hello's aotc
+    time over the static one's."""
     ok = [r for r in results if r.verdict == "OK"]
     means = {
         f"geomean{group}_aotc_over_{base}": geomean([x for r in ok if keep(r)

@@ -39,8 +39,13 @@ def blocking(k: LinuxUser, kind: Restart, nr: int, *args: int) -> int:
 
 
 def host_call(k: LinuxUser, nr: int, *args: int) -> int:
-    """A host syscall that does not block: its result, SyscallError for -errno."""
+    """A host syscall that does not block: its result, SyscallError for -errno. One that a signal beat
+    to the kernel runs anyway, the signal taken in for delivery after it (a call that cannot sleep
+    finishes natively before the signal is delivered)."""
     result = k.host.syscall(nr, *args)
+    while result == -NOT_STARTED:
+        k.take_host_signals()
+        result = k.host.syscall(nr, *args)
     if result < 0:
         raise SyscallError(-result)
     return result

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from aotc.guest.memory import GUEST_SPACE, GuestFault
 from aotc.linux import structs
-from aotc.linux.blocking import blocking
+from aotc.linux.blocking import blocking, host_call
 from aotc.linux.errors import SyscallError
 from aotc.linux.interrupt import Interrupted, Restart
 from aotc.linux.structs import s32
@@ -123,9 +123,11 @@ def socket_errors_first(k: LinuxUser, fd: int) -> Iterator[None]:
 def _has_timeout(k: LinuxUser, fd: int, option: int) -> bool:
     tv = (ctypes.c_int64 * 2)()
     size = ctypes.c_uint32(ctypes.sizeof(tv))
-    result = k.host.syscall(SYS_GETSOCKOPT, fd, SOL_SOCKET, option, ctypes.addressof(tv),
-                            ctypes.addressof(size))
-    return result == 0 and (tv[0] != 0 or tv[1] != 0)
+    try:
+        host_call(k, SYS_GETSOCKOPT, fd, SOL_SOCKET, option, ctypes.addressof(tv), ctypes.addressof(size))
+    except SyscallError:
+        return False
+    return tv[0] != 0 or tv[1] != 0
 
 
 def socket_io(k: LinuxUser, fd: int, timeout_option: int, nr: int, *args: int) -> int:

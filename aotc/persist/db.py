@@ -114,7 +114,7 @@ class CacheDB:
         self.env = lmdb.open(str(self.path), map_size=INITIAL_MAP, max_dbs=len(_DBS), max_readers=256,
                              metasync=False, readahead=False)
         self._dbs = {name: self.env.open_db(name) for name in _DBS}
-        with self.env.begin(write=True, db=self._dbs[b"meta"]) as txn:
+        with self._begin(write=True, db=self._dbs[b"meta"]) as txn:
             tag = txn.get(b"format")
             if tag is None and self._empty(txn):
                 txn.put(b"format", FORMAT_TAG)
@@ -213,12 +213,13 @@ class CacheDB:
 
     # -- reading and writing ----------------------------------------------------------------------
 
-    def _begin(self, write: bool) -> lmdb.Transaction:
+    def _begin(self, write: bool, db: object = None) -> lmdb.Transaction:
+        """A transaction, after taking up the map size another process grew the map to."""
         try:
-            return self.env.begin(write=write)
+            return self.env.begin(write=write, db=db)
         except lmdb.MapResizedError:
             self.env.set_mapsize(0)
-            return self.env.begin(write=write)
+            return self.env.begin(write=write, db=db)
 
     def failed(self, e: lmdb.Error) -> None:
         """An LMDB error while running: rebuild a damaged cache and carry on, else carry on without it."""
