@@ -519,3 +519,23 @@ def test_ld_so_list(debian_sysroot: Path, translation_cache: Path, tmp_path: Pat
     assert [name for name, _ in names] == [name for name, _ in _libraries(native.stdout)]
     for name, path in names[:-1]:  # the last is ld.so itself, named by its PT_INTERP path
         assert Path(path).resolve() == (root / "lib" / "i386-linux-gnu" / name).resolve(), (name, path)
+
+
+
+OWN_GUESTS = ("algos", "printf_fmt", "fp_printf", "strings", "textproc")
+
+
+@pytest.mark.parametrize("name", OWN_GUESTS)
+def test_own_dynamic_guest_through_the_sysroot(debian_sysroot: Path, translation_cache: Path,
+                                               guest_bins: dict[str, Path], tmp_path: Path,
+                                               name: str) -> None:
+    """The project's own guests, built as dynamic PIEs against the host's libraries, run with -L on the
+    sysroot's ld.so and libc as they run natively through that ld.so."""
+    binary = guest_bins[f"{name}-dyn-O2"]
+    stdin = _text(300, 5).encode() if name == "textproc" else b""
+    ld_so, native_args = native_command(debian_sysroot, binary, ())
+    native = run_native(ld_so, native_args, env=guest_env(), cwd=tmp_path, stdin=stdin)
+    aotc = run_aotc(binary, options=["-L", str(debian_sysroot), "--cache", str(translation_cache)],
+                    env=guest_env(), cwd=tmp_path, stdin=stdin)
+    assert native.stdout
+    assert_same(name, native, aotc)
