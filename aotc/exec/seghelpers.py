@@ -21,11 +21,11 @@ from aotc.guest.cpu import (
     Far,
     LoadSeg,
     SegQuery,
-    TBMode,
+    load_code_segment,
     refresh_tb_mode,
 )
 from aotc.guest.memory import GuestFault
-from aotc.guest.segments import SegmentFault, check_data_load, check_far_target
+from aotc.guest.segments import SegmentFault, check_far_target, data_segment_base
 from aotc.linux import GuestKilled
 from aotc.linux.sigframe import restore_eflags
 from aotc.linux.user import LinuxUser
@@ -40,14 +40,12 @@ def load_segment(linux: LinuxUser, cpu: CPUState) -> None:
     """LOAD_SEG: the selector's checks pass and the instruction completes, or its fault is raised."""
     arg, selector = (cpu.helper >> 8) & 0xFF, cpu.helper >> 16
     seg = arg & 7
-    desc = linux.descriptor(selector)
     try:
-        check_data_load(selector, desc, seg == SS)
+        base = data_segment_base(selector, linux.descriptor(selector), seg == SS)
     except SegmentFault as e:
         linux.exception(cpu, e.vector, e.err)
         return
-    cpu.seg_sel[seg] = selector
-    cpu.seg_base[seg] = desc.base if desc is not None and selector & ~3 else 0
+    cpu.seg_sel[seg], cpu.seg_base[seg] = selector, base
     refresh_tb_mode(cpu)
     if arg & LoadSeg.POP:
         cpu.regs[ESP] = cpu.helper_val
@@ -112,10 +110,7 @@ def far_transfer(linux: LinuxUser, cpu: CPUState) -> None:
         linux.fault(cpu, signal.SIGSEGV, SEGV_ACCERR if prot != -1 else SEGV_MAPERR, e.addr, err)
         return
     cpu.regs[ESP] = stack.esp
-    cpu.seg_sel[CS] = selector | 3          # the new cs takes CPL as its RPL
-    cpu.seg_base[CS] = desc.base
-    cpu.tb_flags = (cpu.tb_flags & ~TBMode.CODE16) | (TBMode.CODE16 if desc.default_size == 2 else 0)
-    refresh_tb_mode(cpu)
+    load_code_segment(cpu, selector | 3, desc.base, desc.default_size == 2)   # cs takes CPL as RPL
     cpu.eip = offset
     if eflags is not None:
         restore_eflags(cpu, eflags)

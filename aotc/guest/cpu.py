@@ -189,6 +189,14 @@ FPU_ALIGN = 16          # fxsave/fxrstor need a 16-byte aligned area: CPUState b
 assert OFF_FPU % FPU_ALIGN == 0, "the fxsave area must sit at a 16-byte aligned offset"
 
 
+def load_code_segment(cpu: CPUState, selector: int, base: int, code16: bool) -> None:
+    """cs = `selector` at `base`, and the TB mode that follows from it (CODE16 for a 16-bit code
+    segment, CS_BASE for a based one)."""
+    cpu.seg_sel[CS], cpu.seg_base[CS] = selector, base
+    cpu.tb_flags = (cpu.tb_flags & ~TBMode.CODE16) | (TBMode.CODE16 if code16 else 0)
+    refresh_tb_mode(cpu)
+
+
 def refresh_tb_mode(cpu: CPUState) -> None:
     """Recompute tb_flags' SEGMENTED and CS_BASE bits after a segment register changed (CODE16 is
     set with cs itself)."""

@@ -102,6 +102,13 @@ def check_data_load(selector: int, desc: Descriptor | None, is_ss: bool) -> None
         raise SegmentFault(Vector.NP, err)
 
 
+def data_segment_base(selector: int, desc: Descriptor | None, is_ss: bool = False) -> int:
+    """The base a load of `selector` into ds/es/fs/gs (ss with `is_ss`) gives the register: 0 for a
+    null selector; SegmentFault where the CPU's load faults."""
+    check_data_load(selector, desc, is_ss)
+    return desc.base if desc is not None and selector & ~3 else 0
+
+
 def check_far_target(selector: int, desc: Descriptor | None, kind: str) -> None:
     """The checks of a far jmp/call/ret to a code segment at the same privilege (CPL 3); SegmentFault
     if refused (call gates and privilege changes are not for user mode here: #GP)."""

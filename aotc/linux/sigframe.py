@@ -37,11 +37,11 @@ from aotc.guest.cpu import (
     GS,
     SS,
     CPUState,
-    TBMode,
+    load_code_segment,
     refresh_tb_mode,
 )
 from aotc.guest.memory import GuestFault, GuestMemory
-from aotc.guest.segments import Descriptor, SegmentFault, check_data_load, check_far_target
+from aotc.guest.segments import Descriptor, SegmentFault, check_far_target, data_segment_base
 from aotc.linux import fpframe
 
 SIGCONTEXT = struct.Struct("<8H8I3I2H2I2H3I")   # struct sigcontext_32, 88 bytes
@@ -144,29 +144,27 @@ def _data_segment(selector: int, descriptor: Describe) -> tuple[int, int]:
     """What reload_segments leaves in ds/es/fs/gs for a saved selector: it with RPL 3 and its base,
     or, where that load would fault (the kernel's loadsegment fixup) or it is null, 0."""
     selector |= 3
-    desc = descriptor(selector)
     try:
-        check_data_load(selector, desc, is_ss=False)
+        base = data_segment_base(selector, descriptor(selector))
     except SegmentFault:
         return 0, 0
-    return (selector, desc.base) if desc is not None and selector & ~3 else (0, 0)
+    return (selector, base) if selector & ~3 else (0, 0)
 
 
 def _restore_cs_ss(cpu: CPUState, cs: int, ss: int, descriptor: Describe) -> None:
     """regs->cs = sc.cs | 3 and regs->ss = sc.ss | 3, which the return to user mode then loads as
     an iret would (BadFrame where it would fault): a handler returns into 16-bit or based code too."""
     cs, ss = cs | 3, ss | 3
-    code, stack = descriptor(cs), descriptor(ss)
+    code = descriptor(cs)
     try:
         check_far_target(cs, code, "ret")
-        check_data_load(ss, stack, is_ss=True)
+        ss_base = data_segment_base(ss, descriptor(ss), is_ss=True)
     except SegmentFault as e:
         raise BadFrame(f"cs {cs:#x} / ss {ss:#x}: {e}") from e
     if code.l:
         raise BadFrame(f"cs {cs:#x} is 64-bit code")
-    cpu.seg_sel[CS], cpu.seg_base[CS] = cs, code.base
-    cpu.seg_sel[SS], cpu.seg_base[SS] = ss, stack.base
-    cpu.tb_flags = (cpu.tb_flags & ~TBMode.CODE16) | (TBMode.CODE16 if code.default_size == 2 else 0)
+    cpu.seg_sel[SS], cpu.seg_base[SS] = ss, ss_base
+    load_code_segment(cpu, cs, code.base, code.default_size == 2)
 
 
 def restore_sigcontext(cpu: CPUState, data: bytes, descriptor: Describe,

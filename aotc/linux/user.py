@@ -280,9 +280,7 @@ class LinuxUser:
     def segment_base(self, selector: int) -> int:
         """The base a data segment register gets from `selector`; ValueError where the CPU's load of
         it would fault."""
-        desc = self.descriptor(selector)
         try:
-            segments.check_data_load(selector, desc, is_ss=False)
+            return segments.data_segment_base(selector, self.descriptor(selector))
         except segments.SegmentFault as e:
             raise ValueError(f"selector {selector:#x}: {e}") from None
-        return desc.base if desc is not None and selector & ~3 else 0
