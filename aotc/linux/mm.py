@@ -65,15 +65,18 @@ def sys_brk(k: LinuxUser, addr: int) -> int:
 
 
 def _file_bytes(k: LinuxUser, fd: int, size: int, offset: int, flags: int) -> tuple[bytes, Backing]:
-    """The bytes a file mapping starts with (zero-filled past the end of the file) and what backs it."""
+    """What backs a file mapping, and the bytes it starts with: all of them for a private mapping
+    (zero-filled past the end of the file), which is a copy; only the first page for a shared one,
+    which is the file itself (enough to tell a shared object, see do_mmap)."""
     host_fd = k.fd(fd)
     st = os.fstat(host_fd)
     if stat.S_ISDIR(st.st_mode):
         raise SyscallError(errno.ENODEV)
     if fcntl.fcntl(host_fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
         raise SyscallError(errno.EACCES)
-    path = os.readlink(f"/proc/self/fd/{host_fd}")
-    return os.pread(host_fd, size, offset), Backing.of_file(path, offset, st, flags & MAP_TYPE == MAP_SHARED)
+    shared = flags & MAP_TYPE == MAP_SHARED
+    backing = Backing.of_file(os.readlink(f"/proc/self/fd/{host_fd}"), offset, st, shared)
+    return os.pread(host_fd, min(size, PAGE_SIZE) if shared else size, offset), backing
 
 
 def do_mmap(k: LinuxUser, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
