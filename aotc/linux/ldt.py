@@ -1,6 +1,6 @@
-"""The process's LDT and modify_ldt (123), as arch/x86/kernel/ldt.c keeps and answers them: entries
-made by fill_ldt() from a struct user_desc, a table as long as its highest written entry, reads that
-zero-fill up to the count asked for, and an x86-64 kernel's 128 zero bytes of "default LDT".
+"""modify_ldt (123), as arch/x86/kernel/ldt.c answers it: entries made by fill_ldt() from a struct
+user_desc into the process's LDT (aotc.linux.ldtable), reads that zero-fill up to the count asked
+for, and an x86-64 kernel's 128 zero bytes of "default LDT".
 """
 
 from __future__ import annotations
@@ -11,30 +11,13 @@ from typing import TYPE_CHECKING
 from aotc.guest.segments import UD_CONTENTS_SHIFT, UD_SEG_NOT_PRESENT, UD_USEABLE, encode_user_desc
 from aotc.linux import structs
 from aotc.linux.errors import SyscallError
+from aotc.linux.ldtable import ENTRY_SIZE, LDT_ENTRIES
 
 if TYPE_CHECKING:
     from aotc.linux.user import LinuxUser
 
-LDT_ENTRIES = 8192
-ENTRY_SIZE = 8
 DEFAULT_LDT_SIZE = 128
 CONTENTS_CODE_CONFORMING = 3
-
-
-class Ldt:
-    """The LDT: 8-byte descriptors by entry number; `size` entries (0 before the first write)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[int, bytes] = {}
-        self.size = 0
-
-    def entry(self, index: int) -> bytes | None:
-        """Entry `index`, or None beyond the table."""
-        return self.entries.get(index, bytes(ENTRY_SIZE)) if index < self.size else None
-
-    def table(self) -> bytes:
-        """The whole table, as read_ldt copies it."""
-        return b"".join(self.entries.get(i, bytes(ENTRY_SIZE)) for i in range(self.size))
 
 
 def _read(k: LinuxUser, ptr: int, count: int) -> int:

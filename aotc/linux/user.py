@@ -25,7 +25,7 @@ from aotc.linux.dircookies import DirCookies
 from aotc.linux.errors import GuestExit, GuestKilled, SyscallError
 from aotc.linux.fdzone import FdZone
 from aotc.linux.interrupt import Host, Interrupted, LibcHost, Restart
-from aotc.linux.ldt import Ldt
+from aotc.linux.ldtable import Ldt
 from aotc.linux.sigframe import SigInfo, Trap, setup_frame
 from aotc.linux.signals import SA_RESTART, SigAction, SignalState
 from aotc.linux.strace import format_call, format_result
